@@ -1,0 +1,85 @@
+"""`python -m pipeline` / `ocr-pipeline`: the command line.
+
+Exit codes (also in the README):
+  0  every image was OCR'd
+  1  the run finished, but some images are error records
+  2  bad usage or config (nothing was run)
+  3  the run could not finish (workers kept dying, or an internal error)
+  130 interrupted (Ctrl-C / SIGTERM); finished records are kept
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from pipeline.config import ConfigError, load_config
+
+__all__ = ["EXIT_FAILED_IMAGES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED_IMAGES = 1
+EXIT_USAGE = 2
+EXIT_RUN_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ocr-pipeline", description="Parallel OCR for folders of images.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="OCR images and folders into one results file")
+    run.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
+    run.add_argument("-o", "--output", help="output path (default: config 'output', results.jsonl)")
+    run.add_argument("-c", "--config", help="YAML config (default: configs/default.yaml)")
+    run.add_argument("-w", "--workers", type=_positive_int, help="worker processes (default: one per core)")
+    run.add_argument("--threads", type=_positive_int, help="engine CPU threads per worker (default: 1)")
+    run.add_argument("--format", choices=("jsonl", "txt", "csv"), help="output format (default: jsonl)")
+    run.add_argument("--backend", default="process", choices=("process", "thread", "serial"),
+                     help="how workers run (default: process)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.runner import run
+
+    overrides: dict[str, Any] = {
+        "output": args.output,
+        "workers": args.workers,
+        "threads_per_worker": args.threads,
+        "format": args.format,
+    }
+    config = load_config(args.config, overrides)
+    summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(summary.describe(), file=sys.stderr)
+    print(f"Results: {config.output}", file=sys.stderr)
+    return EXIT_FAILED_IMAGES if summary.failed else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: finished records were written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The backends that run worker tasks, all behind `concurrent.futures.Executor`.
+
+- `process`: a `ProcessPoolExecutor` with the `spawn` start method on every OS (Linux runs test
+  what Windows does), whose initializer builds one engine per worker process.
+- `thread`: a thread pool with one engine per thread; shows what the GIL costs.
+- `serial`: runs each task in the calling thread when it is submitted; no pool at all.
+
+New backends register with `@backend("name")` and take the same arguments.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
+
+from pipeline.config import Config
+from pipeline.models import ResolvedModels
+from pipeline.worker import init_worker
+
+__all__ = ["BACKENDS", "SerialExecutor", "backend", "make_executor"]
+
+T = TypeVar("T")
+ExecutorFactory = Callable[[int, Config, ResolvedModels], Executor]
+BACKENDS: dict[str, ExecutorFactory] = {}
+
+
+def backend(name: str) -> Callable[[ExecutorFactory], ExecutorFactory]:
+    def register(factory: ExecutorFactory) -> ExecutorFactory:
+        BACKENDS[name] = factory
+        return factory
+
+    return register
+
+
+class SerialExecutor(Executor):
+    """Runs every task at once in the caller's thread; futures come back already done."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # delivered through the future, as a pool would
+            future.set_exception(exc)
+        return future
+
+
+@backend("serial")
+def _serial(workers: int, config: Config, models: ResolvedModels) -> Executor:
+    init_worker(config, models)
+    return SerialExecutor()
+
+
+@backend("thread")
+def _thread(workers: int, config: Config, models: ResolvedModels) -> Executor:
+    return ThreadPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(config, models))
+
+
+@backend("process")
+def _process(workers: int, config: Config, models: ResolvedModels) -> Executor:
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(config, models),
+    )
+
+
+def make_executor(kind: str, workers: int, config: Config, models: ResolvedModels) -> Executor:
+    try:
+        factory = BACKENDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown backend '{kind}' (known: {', '.join(sorted(BACKENDS))})") from None
+    return factory(workers, config, models)

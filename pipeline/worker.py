@@ -1,0 +1,77 @@
+"""Code that runs inside a worker: the pool initializer builds one engine, the task functions use it.
+
+The engine lives in a module-level slot set by the initializer (`ProcessPoolExecutor` throws the
+initializer's return value away). The slot is thread-local, so the thread-pool backend gets one
+engine per thread, as PaddleOCR engines are not thread-safe.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+from pathlib import Path
+
+from pipeline.config import Config
+from pipeline.engine import OcrEngine
+from pipeline.models import ResolvedModels
+from pipeline.reader import ImageReadError, read_image
+from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
+from pipeline.timing import take_stage_times, timed
+
+__all__ = ["current_engine", "init_worker", "run_detect", "run_recognize"]
+
+_slot = threading.local()
+_settings = threading.local()
+
+
+def init_worker(config: Config, models: ResolvedModels) -> None:
+    """Pool initializer: build this worker's engine from plain config data, and warm it up."""
+    if multiprocessing.parent_process() is not None and threading.current_thread() is threading.main_thread():
+        # Ctrl-C goes to the whole process group; the parent alone decides how to stop.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    engine = OcrEngine(config, models)
+    if config.engine.warmup:
+        engine.warm_up()
+        take_stage_times()  # warm-up is not part of any image's time
+    _slot.engine = engine
+    _settings.max_pixels = config.limits.max_image_pixels
+
+
+def current_engine() -> OcrEngine:
+    engine = getattr(_slot, "engine", None)
+    if engine is None:
+        raise RuntimeError("no OCR engine in this worker: init_worker did not run here")
+    return engine
+
+
+@timed("read")
+def _read(image: ImageRef) -> object:
+    return read_image(Path(image.path), image.page, max_pixels=_settings.max_pixels)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    return text if isinstance(exc, ImageReadError) else f"{exc.__class__.__name__}: {text}"[:500]
+
+
+def run_detect(image: ImageRef) -> DetectResult:
+    """Read one page and find its text regions; a bad image becomes an error result."""
+    engine = current_engine()
+    try:
+        pixels = _read(image)
+        regions = engine.detect(pixels)  # type: ignore[arg-type]
+    except Exception as exc:  # one bad image must not end the run
+        return DetectResult(image.index, error=_one_line(exc), times=take_stage_times())
+    return DetectResult(
+        image.index,
+        boxes=[box for box, _ in regions],
+        crops=[crop for _, crop in regions],
+        times=take_stage_times(),
+    )
+
+
+def run_recognize(task: RecognizeTask) -> RecognizeResult:
+    """Recognize a chunk of one image's regions."""
+    lines = current_engine().recognize(task.crops)
+    return RecognizeResult(task.index, task.start, lines, times=take_stage_times())
