@@ -232,8 +232,8 @@ def make_letter(fonts: Fonts) -> tuple[Image.Image, list[str]]:
     )
     arr = np.asarray(page)
     arr = rotate(arr, rng.uniform(0.4, 0.8) * rng.choice([-1, 1]))
+    arr = add_noise(arr, 2.0, rng)  # paper grain / sensor noise, softened by the blur below
     arr = blur(arr, 0.6)
-    arr = add_noise(arr, 2.0, rng)
     return Image.fromarray(arr), [LETTER_TITLE, *LETTER_LINES]
 
 
@@ -277,8 +277,8 @@ def make_receipt(fonts: Fonts) -> tuple[Image.Image, list[str]]:
     arr = np.asarray(img)
     arr = rotate(arr, rng.uniform(-0.9, 0.9))
     arr = uneven_light(arr, 0.88, 1.03, rng)
-    arr = blur(arr, 0.7)
-    arr = add_noise(arr, 3.0, rng)
+    arr = blur(arr, 0.7)  # lens slightly out of focus ...
+    arr = add_noise(arr, 3.0, rng)  # ... then camera sensor noise
     return Image.fromarray(arr), list(RECEIPT_LINES)
 
 
@@ -318,8 +318,8 @@ def make_notice_zh(fonts: Fonts) -> tuple[Image.Image, list[str]]:
     )
     arr = np.asarray(page)
     arr = rotate(arr, rng.uniform(0.3, 0.7) * rng.choice([-1, 1]))
+    arr = add_noise(arr, 2.0, rng)  # paper grain / sensor noise, softened by the blur below
     arr = blur(arr, 0.5)
-    arr = add_noise(arr, 2.0, rng)
     return Image.fromarray(arr), list(NOTICE_ZH_LINES)
 
 
@@ -348,8 +348,8 @@ def make_sign(fonts: Fonts) -> tuple[Image.Image, list[str]]:
     arr = np.asarray(img)
     arr = rotate(arr, rng.uniform(-1.0, 1.0))
     arr = uneven_light(arr, 0.8, 1.05, rng)
-    arr = blur(arr, 0.8)
-    arr = add_noise(arr, 3.0, rng)
+    arr = blur(arr, 0.8)  # lens slightly out of focus ...
+    arr = add_noise(arr, 3.0, rng)  # ... then camera sensor noise
     return Image.fromarray(arr), list(SIGN_LINES)
 
 
@@ -428,8 +428,8 @@ def make_tiff_pages(fonts: Fonts) -> list[tuple[Image.Image, list[str]]]:
         )
         arr = np.asarray(page)
         arr = rotate(arr, rng.uniform(0.3, 0.8) * rng.choice([-1, 1]))
-        arr = blur(arr, 0.6)
         arr = add_noise(arr, 2.0, rng)
+        arr = blur(arr, 0.6)
         pages.append((Image.fromarray(arr), list(lines)))
     return pages
 
