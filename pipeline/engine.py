@@ -12,6 +12,7 @@ An engine holds native predictors and is never pickled: each worker builds its o
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,8 @@ def cap_native_threads(threads: int) -> None:
         os.environ[var] = str(threads)
     # PaddleX checks model hosts at import unless told not to; we run offline.
     os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
+    # Paddle warns about a C++ build cache at import; it never compiles anything here.
+    warnings.filterwarnings("ignore", message="No ccache found")
 
 
 def _pad_colour(image: np.ndarray) -> tuple[int, int, int]:
@@ -65,7 +68,6 @@ class OcrEngine:
             model_dir=models.detection.dir,
             limit_side_len=det.limit_side_len,
             limit_type=det.limit_type,
-            max_side_limit=det.max_side_limit,
             thresh=det.thresh,
             box_thresh=det.box_thresh,
             unclip_ratio=det.unclip_ratio,
@@ -75,6 +77,7 @@ class OcrEngine:
         self._sort = SortQuadBoxes()
         self._crop = CropByPolys(det_box_type="quad")
         self._pad_below_side = det.pad_below_side
+        self._max_side_limit = det.max_side_limit  # the wrapper takes this per call, not at init
         self._batch_size = config.recognition.batch_size
 
     def warm_up(self) -> None:
@@ -95,7 +98,7 @@ class OcrEngine:
 
             pad = max(8, min(image.shape[:2]) // 2)
             image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=_pad_colour(image))
-        polys = self._det.predict(image)[0]["dt_polys"]
+        polys = self._det.predict(image, max_side_limit=self._max_side_limit)[0]["dt_polys"]
         if len(polys) == 0:
             return []
         polys = self._sort(polys)

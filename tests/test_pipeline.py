@@ -1,0 +1,122 @@
+"""End to end with the real engine: folder in, records out, equal to PaddleOCR's own pipeline."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import pickle
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import EXIT_FAILED_IMAGES, EXIT_OK, EXIT_USAGE, main
+from pipeline.config import Config
+from pipeline.engine import OcrEngine
+from pipeline.inputs import discover
+from pipeline.models import ResolvedModels
+from pipeline.runner import run
+
+from conftest import REPO, SAMPLES, SHARED_DATA
+
+
+def _records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _engine_size(engine: object) -> int:
+    return len(pickle.dumps(engine))
+
+
+def test_an_engine_cannot_cross_to_a_pool(config: Config, models: ResolvedModels) -> None:
+    engine = OcrEngine(config, models)
+    with pytest.raises(TypeError, match="pickle"):
+        pickle.dumps(engine)
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        with pytest.raises(TypeError, match="pickle"):
+            pool.submit(_engine_size, engine).result(timeout=120)
+    finally:
+        pool.shutdown()
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_text_equals_plain_paddleocr(tmp_path: Path, config: Config, workers: int,
+                                     reference_texts: dict[tuple[str, int], list[str]]) -> None:
+    out = tmp_path / "results.jsonl"
+    summary = run([SAMPLES], replace(config, workers=workers, output=str(out)), quiet=True)
+    records = _records(out)
+    expected_order = [(image.rel, image.page) for image in discover([SAMPLES]).images]
+    assert [(r["image"], r["page"]) for r in records] == expected_order
+    assert summary.failed == 0 and summary.ok == len(expected_order)
+    for record in records:
+        assert record["status"] == "ok" and record["error"] is None
+        want = reference_texts[(record["image"], record["page"])]
+        assert [line["text"] for line in record["lines"]] == want, record["image"]
+        assert record["text"] == "\n".join(want)
+        for line in record["lines"]:
+            assert 0.0 <= line["score"] <= 1.0
+            assert len(line["box"]) == 4 and all(len(corner) == 2 for corner in line["box"])
+    # The sample set has a multi-page TIFF and a Chinese file name.
+    assert ("scans/multipage.tif", 1) in expected_order
+    assert any(r["image"] == "通知_zh.png" and "会议" in r["text"] for r in records)
+
+
+def test_serial_and_thread_backends_give_the_same_records(tmp_path: Path, config: Config,
+                                                          reference_texts: dict[tuple[str, int], list[str]]) -> None:
+    for backend in ("serial", "thread"):
+        out = tmp_path / f"{backend}.jsonl"
+        run([SAMPLES / "screenshot_ui.png", SAMPLES / "通知_zh.png"], replace(config, workers=2, output=str(out)),
+            backend=backend, quiet=True)
+        got = {r["image"]: [line["text"] for line in r["lines"]] for r in _records(out)}
+        assert got == {name: reference_texts[(name, 0)] for name in ("screenshot_ui.png", "通知_zh.png")}
+
+
+def test_bad_files_become_error_records_and_the_run_goes_on(tmp_path: Path, bad_folder: Path,
+                                                            reference_texts: dict[tuple[str, int], list[str]]) -> None:
+    out = tmp_path / "out.jsonl"
+    code = main(["run", str(bad_folder), "-o", str(out), "--workers", "2", "--quiet"])
+    assert code == EXIT_FAILED_IMAGES
+    records = {r["image"]: r for r in _records(out)}
+    assert set(records) == {"corrupt.png", "empty.jpg", "good_ui.png", "good_通知.png", "notes.png"}
+    for bad in ("corrupt.png", "empty.jpg", "notes.png"):
+        assert records[bad]["status"] == "error"
+        assert records[bad]["error"] and "\n" not in records[bad]["error"]
+    assert [l["text"] for l in records["good_ui.png"]["lines"]] == reference_texts[("screenshot_ui.png", 0)]
+    assert [l["text"] for l in records["good_通知.png"]["lines"]] == reference_texts[("通知_zh.png", 0)]
+
+
+def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("detection:\n  box_thresh: 7\n", encoding="utf-8")
+    assert main(["run", str(SAMPLES), "-c", str(bad), "-o", str(tmp_path / "x.jsonl")]) == EXIT_USAGE
+    assert "detection.box_thresh" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(SAMPLES), "--workers", "0"])
+    assert exit_info.value.code == EXIT_USAGE
+    out = tmp_path / "one.jsonl"
+    assert main(["run", str(SAMPLES / "screenshot_ui.png"), "-o", str(out), "-w", "1", "-q"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "1 images: 1 ok, 0 failed" in err and "recognize" in err
+
+
+def test_module_entry_point_runs_as_a_script(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    done = subprocess.run([sys.executable, "-m", "pipeline", "run", str(SAMPLES / "sign_mixed.jpg"), "-o", str(out),
+                           "--workers", "1"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "img" in done.stderr  # the tqdm progress bar
+    assert _records(out)[0]["image"] == "sign_mixed.jpg" and "EXIT" in _records(out)[0]["text"]
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data/ocr-real-v1 is not here (only in the dev workspace)")
+def test_real_images_one_record_each(tmp_path: Path, config: Config) -> None:
+    out = tmp_path / "real.jsonl"
+    summary = run([SHARED_DATA], replace(config, workers=2, output=str(out)), quiet=True)
+    names = sorted(p.name for p in SHARED_DATA.iterdir() if p.suffix.lower() in {".png", ".jpg"})
+    records = _records(out)
+    assert sorted(r["image"] for r in records) == names
+    assert summary.ok + summary.failed == len(names)
