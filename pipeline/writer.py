@@ -1,21 +1,63 @@
-"""The one place that writes results: a thread-locked writer that emits records in input order.
+"""The one place that writes results: a thread-locked writer that emits records in input order,
+and the sinks it writes through (jsonl, csv, txt).
 
 Work completes out of order; `OrderedWriter.put(position, record)` holds early arrivals until every
 record before them is written. Each record is written whole and flushed under the lock, so a
-reader (or a crash) never sees half of one.
+reader (or a crash) never sees half of one, except as a torn last record, which
+`pipeline.resume.completed_pages` repairs.
+
+Formats (choose with `open_sink`):
+
+* ``jsonl``: `output` is a file; one JSON object per line (DESIGN.md section 2).
+* ``csv``: `output` is a file; columns `image,page,status,text,error,lines` (`lines` holds the JSON of
+  the lines list), UTF-8, RFC 4180 quoting, header once.
+* ``txt``: `output` is a folder mirroring the input tree, one `.txt` per page (see `txt_relpath`),
+  and `errors.tsv` listing the pages that failed.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import re
+import secrets
 import threading
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Callable, Iterable, Protocol
 
 from pipeline.records import Record
 from pipeline.timing import timed
 
-__all__ = ["JsonlSink", "OrderedWriter", "Sink"]
+__all__ = [
+    "CSV_COLUMNS",
+    "ERRORS_TSV",
+    "ERRORS_TSV_COLUMNS",
+    "FORMATS",
+    "CsvSink",
+    "JsonlSink",
+    "OrderedWriter",
+    "Sink",
+    "TxtSink",
+    "atomic_write",
+    "escape_tsv",
+    "is_temp_name",
+    "open_sink",
+    "txt_relpath",
+    "unescape_tsv",
+]
+
+CSV_COLUMNS = ("image", "page", "status", "text", "error", "lines")
+ERRORS_TSV = "errors.tsv"
+ERRORS_TSV_COLUMNS = ("image", "page", "error")
+
+# Formats whose pages are numbered: their .txt names always carry the page, even page 0, so that a
+# one-page TIFF and a later multi-page version of it name their pages alike.
+_MULTI_PAGE_SUFFIXES = (".tif", ".tiff")
+_PAGE_SUFFIX = re.compile(r"\.page[0-9]+\Z")
+# Temporary files are hidden, short (a long input name must not push them over NAME_MAX) and never
+# end in ".txt", so they cannot be mistaken for, or collide with, an output.
+_TEMP_NAME = re.compile(r"\.pipeline-[0-9a-f]{12}\.tmp\Z")
 
 
 class Sink(Protocol):
@@ -37,6 +79,189 @@ class JsonlSink:
 
     def close(self) -> None:
         self._file.close()
+
+
+class CsvSink:
+    """One CSV row per page, flushed record by record; the header is written only into an empty file."""
+
+    def __init__(self, path: Path, append: bool = False) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # newline="" hands line endings to the csv module: rows end in \r\n (RFC 4180) and newlines
+        # inside quoted text stay as they are.
+        self._file: IO[str] = open(path, "a" if append else "w", encoding="utf-8", newline="")
+        self._csv = csv.writer(self._file)
+        if self._file.tell() == 0:  # new, emptied, or empty (e.g. a torn header truncated by resume)
+            self._csv.writerow(CSV_COLUMNS)
+            self._file.flush()
+
+    def write(self, record: Record) -> None:
+        self._csv.writerow([
+            record["image"],
+            record["page"],
+            record["status"],
+            record["text"],
+            record["error"] if record["error"] is not None else "",
+            json.dumps(record["lines"], ensure_ascii=False),
+        ])
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class TxtSink:
+    """One `.txt` per page under the folder `root`, mirroring the input tree (names: `txt_relpath`).
+
+    An ok page's file holds its text and a final newline, and appears atomically (written under a
+    temporary name, fsynced, then renamed), so an existing .txt is always complete. A failed page
+    gets no .txt (a stale one from an earlier run is removed, so it cannot mask the failure) and a
+    row in `root/errors.tsv`: image, page, error, tab-separated, escaped by `escape_tsv`.
+    """
+
+    def __init__(self, root: Path, append: bool = False) -> None:
+        if root.exists() and not root.is_dir():
+            raise NotADirectoryError(f"the txt format writes into a folder, but {root} is a file")
+        root.mkdir(parents=True, exist_ok=True)
+        self._root = root
+        self._errors: IO[str] = open(root / ERRORS_TSV, "a" if append else "w", encoding="utf-8", newline="")
+        if self._errors.tell() == 0:
+            self._errors_row(ERRORS_TSV_COLUMNS)
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def path_for(self, image: str, page: int) -> Path:
+        return self._root.joinpath(*txt_relpath(image, page).split("/"))
+
+    def write(self, record: Record) -> None:
+        final = self.path_for(record["image"], record["page"])  # ValueError for an escaping path
+        if record["status"] == "ok":
+            final.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(final, [(record["text"] + "\n").encode("utf-8")])
+        else:
+            final.unlink(missing_ok=True)
+            self._errors_row((record["image"], str(record["page"]), record["error"] or ""))
+
+    def _errors_row(self, fields: Iterable[str]) -> None:
+        self._errors.write("\t".join(escape_tsv(f) for f in fields) + "\n")
+        self._errors.flush()
+        os.fsync(self._errors.fileno())  # failures are rare and must not be lost
+
+    def close(self) -> None:
+        self._errors.close()
+
+
+_SINKS: dict[str, Callable[[Path, bool], Sink]] = {
+    "jsonl": JsonlSink,
+    "csv": CsvSink,
+    "txt": TxtSink,
+}
+FORMATS = tuple(_SINKS)
+
+
+def open_sink(fmt: str, output: Path, append: bool) -> Sink:
+    """The sink for `fmt` ("jsonl", "csv": `output` is a file; "txt": `output` is a folder).
+
+    `append=True` continues an existing output (after `pipeline.resume.completed_pages` has repaired
+    it); `append=False` starts it afresh. Example::
+
+        with OrderedWriter(open_sink("csv", Path("results.csv"), append=False)) as writer:
+            writer.put(0, record)
+    """
+    try:
+        factory = _SINKS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})") from None
+    return factory(Path(output), append)
+
+
+def _safe_parts(image: str) -> list[str]:
+    """The components of a record's relative path; ValueError if it could leave the output folder."""
+    # "/" always separates (the contract's paths use it); "\\" only where the OS reads it as a
+    # separator: on POSIX it is an ordinary character of a file name.
+    separators = "".join(sorted({s for s in ("/", os.sep, os.altsep) if s}))
+    if not isinstance(image, str) or not image or "\0" in image:
+        raise ValueError(f"unusable image path for a txt output: {image!r}")
+    if image[0] in separators or os.path.isabs(image) or os.path.splitdrive(image)[0]:
+        raise ValueError(f"image path {image!r} is absolute; the txt output needs a path relative to the input root")
+    raw = re.split(f"[{re.escape(separators)}]", image)
+    if ".." in raw:
+        raise ValueError(f"image path {image!r} has a '..' component and would escape the output folder")
+    if raw[-1] in ("", "."):  # names a folder, not a file
+        raise ValueError(f"unusable image path for a txt output: {image!r}")
+    return [p for p in raw if p not in ("", ".")]
+
+
+def txt_relpath(image: str, page: int) -> str:
+    """The .txt of one page, relative to the txt output folder, with forward slashes.
+
+    `sub/a.png` -> `sub/a.png.txt` (the extension stays, so `a.png` and `a.jpg` don't collide).
+    A `.pageNNNN` suffix (the record's 0-based page index, 4 digits or more) is added when the source
+    is a multi-page format (.tif/.tiff, any case), when page > 0, or when the source name itself
+    already ends in `.page<digits>`: `scan.tif` page 0 -> `scan.tif.page0000.txt`. That last rule
+    makes the mapping one-to-one, so `pipeline.resume` can read (image, page) back from a name.
+    """
+    if isinstance(page, bool) or not isinstance(page, int) or page < 0:
+        raise ValueError(f"page must be a non-negative integer, got {page!r}")
+    parts = _safe_parts(image)
+    name = parts[-1]
+    if page > 0 or name.lower().endswith(_MULTI_PAGE_SUFFIXES) or _PAGE_SUFFIX.search(name):
+        name += f".page{page:04d}"
+    parts[-1] = name + ".txt"
+    return "/".join(parts)
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the temporary file names `atomic_write` uses (left behind only by a killed run)."""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
+def atomic_write(final: Path, chunks: Iterable[bytes]) -> None:
+    """Replace `final` with `chunks` all at once: a reader or a crash sees the old file or the new one."""
+    while True:
+        temp = final.parent / f".pipeline-{secrets.token_hex(6)}.tmp"
+        try:
+            handle = open(temp, "xb")  # exclusive: never clobber another writer's temporary file
+        except FileExistsError:
+            continue
+        break
+    try:
+        with handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if final.exists():
+            os.chmod(temp, final.stat().st_mode & 0o7777)  # a rewrite keeps the file's permissions
+        os.replace(temp, final)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+_TSV_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_TSV_UNESCAPES = {v[1]: k for k, v in _TSV_ESCAPES.items()}
+
+
+def escape_tsv(field: str) -> str:
+    """Backslash-escape tab, newline, CR and backslash, so one row is always one physical line
+    (file names may hold any of them) while quotes and spaces stay as they are."""
+    return re.sub(r"[\\\t\n\r]", lambda m: _TSV_ESCAPES[m.group()], field)
+
+
+def unescape_tsv(field: str) -> str:
+    """Undo `escape_tsv`; ValueError for a malformed escape."""
+    out: list[str] = []
+    chars = iter(field)
+    for char in chars:
+        if char == "\\":
+            code = next(chars, "")
+            if code not in _TSV_UNESCAPES:
+                raise ValueError(f"bad escape {char + code!r} in {field!r}")
+            char = _TSV_UNESCAPES[code]
+        out.append(char)
+    return "".join(out)
 
 
 class OrderedWriter:
