@@ -15,6 +15,7 @@ import sys
 from typing import Any, Sequence
 
 from pipeline.config import ConfigError, load_config
+from pipeline.resume import ResumeError
 
 __all__ = ["EXIT_FAILED_IMAGES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "main"]
 
@@ -46,11 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", default="process", choices=("process", "thread", "serial"),
                      help="how workers run (default: process)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    resume = run.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true",
+                        help="skip pages already complete in the output (the default when it exists)")
+    resume.add_argument("--overwrite", action="store_true", help="start the output afresh")
+    run.add_argument("--retry-errors", action="store_true", help="with --resume: OCR error records again")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.runner import run
+    from pipeline.runner import Interrupted, RunFailed, run
 
     overrides: dict[str, Any] = {
         "output": args.output,
@@ -58,8 +64,19 @@ def _run(args: argparse.Namespace) -> int:
         "threads_per_worker": args.threads,
         "format": args.format,
     }
+    if args.output is None and args.format in ("txt", "csv"):
+        overrides["output"] = {"txt": "results", "csv": "results.csv"}[args.format]
     config = load_config(args.config, overrides)
-    summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet)
+    try:
+        summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
+                      overwrite=args.overwrite, retry_errors=args.retry_errors)
+    except Interrupted as stop:
+        print(f"interrupted: {stop}", file=sys.stderr)
+        print(f"Finished records are in {config.output}; run again (or with --resume) to continue.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except RunFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(summary.describe(), file=sys.stderr)
@@ -72,11 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
-    except ConfigError as exc:
+    except (ConfigError, ResumeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted: finished records were written", file=sys.stderr)
+    except KeyboardInterrupt:  # before the run started
         return EXIT_INTERRUPTED
     return EXIT_USAGE
 

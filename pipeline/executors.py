@@ -18,7 +18,7 @@ from pipeline.config import Config
 from pipeline.models import ResolvedModels
 from pipeline.worker import init_worker
 
-__all__ = ["BACKENDS", "SerialExecutor", "backend", "make_executor"]
+__all__ = ["BACKENDS", "SerialExecutor", "WorkerPool", "backend", "make_executor"]
 
 T = TypeVar("T")
 ExecutorFactory = Callable[[int, Config, ResolvedModels], Executor]
@@ -72,3 +72,51 @@ def make_executor(kind: str, workers: int, config: Config, models: ResolvedModel
     except KeyError:
         raise ValueError(f"unknown backend '{kind}' (known: {', '.join(sorted(BACKENDS))})") from None
     return factory(workers, config, models)
+
+
+class WorkerPool:
+    """An executor that can be torn down and built again: after a worker died (the pool is broken)
+    or hung (its processes must be killed). Only the process backend can do either; for the others
+    `restart` raises, as a thread can be neither killed nor replaced."""
+
+    def __init__(self, kind: str, workers: int, config: Config, models: ResolvedModels,
+                 executor: Executor | None = None) -> None:
+        self.kind = kind
+        self.workers = workers
+        self._config = config
+        self._models = models
+        self._owned = executor is None
+        self.executor = executor if executor is not None else make_executor(kind, workers, config, models)
+        self.restarts = 0
+
+    @property
+    def can_restart(self) -> bool:
+        return self._owned and isinstance(self.executor, ProcessPoolExecutor)
+
+    def exit_codes(self) -> list[int | None]:
+        """Exit codes of the worker processes (None while running), where the pool still knows them."""
+        processes = getattr(self.executor, "_processes", None) or {}
+        return [p.exitcode for p in list(processes.values())]
+
+    def kill(self) -> None:
+        """Kill the worker processes now, without waiting for their tasks."""
+        processes = getattr(self.executor, "_processes", None) or {}
+        for process in list(processes.values()):
+            if process.is_alive():
+                process.kill()
+        for process in list(processes.values()):
+            process.join(timeout=10)
+
+    def restart(self) -> None:
+        if not self.can_restart:
+            raise RuntimeError(f"the {self.kind} backend cannot replace a dead or hung worker")
+        self.kill()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor = make_executor(self.kind, self.workers, self._config, self._models)
+        self.restarts += 1
+
+    def close(self, *, kill: bool = False) -> None:
+        if kill:
+            self.kill()
+        if self._owned:
+            self.executor.shutdown(wait=not kill, cancel_futures=True)

@@ -8,6 +8,8 @@ engine per thread, as PaddleOCR engines are not thread-safe.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import threading
 from pathlib import Path
@@ -25,11 +27,24 @@ _slot = threading.local()
 _settings = threading.local()
 
 
+def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
+    """A worker whose parent was killed (SIGKILL, OOM) would wait for tasks forever: its task
+    queue's write end lives on in every worker. Watch the parent and leave with it."""
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def init_worker(config: Config, models: ResolvedModels) -> None:
     """Pool initializer: build this worker's engine from plain config data, and warm it up."""
-    if multiprocessing.parent_process() is not None and threading.current_thread() is threading.main_thread():
+    parent = multiprocessing.parent_process()
+    if parent is not None and threading.current_thread() is threading.main_thread():
         # Ctrl-C goes to the whole process group; the parent alone decides how to stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _exit_with_parent(parent)
     engine = OcrEngine(config, models)
     if config.engine.warmup:
         engine.warm_up()

@@ -22,9 +22,11 @@ import json
 import os
 import re
 import secrets
+import signal
 import threading
 from pathlib import Path
-from typing import IO, Callable, Iterable, Protocol
+from contextlib import contextmanager
+from typing import IO, Callable, Iterable, Iterator, Protocol
 
 from pipeline.records import Record
 from pipeline.timing import timed
@@ -264,6 +266,21 @@ def unescape_tsv(field: str) -> str:
     return "".join(out)
 
 
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C / SIGTERM until a record is written whole (POSIX, main thread; elsewhere a
+    no-op). A stop mid-write would otherwise leave half a record in the middle of the file."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class OrderedWriter:
     """Writes records to `sink` in position order (0, 1, 2, ...), whatever order they arrive in."""
 
@@ -279,13 +296,20 @@ class OrderedWriter:
 
     @timed("write")
     def put(self, position: int, record: Record) -> None:
-        with self._lock:
+        with self._lock, _signals_deferred():
             if position < self._next or position in self._pending:
                 raise ValueError(f"record for position {position} was already given")
             self._pending[position] = record
             while self._next in self._pending:
                 self._sink.write(self._pending.pop(self._next))
                 self._next += 1
+
+    def flush_pending(self) -> None:
+        """Write the records still waiting for an earlier one (the run is stopping: keep finished
+        work). Output order then has gaps, which a resumed run fills at the end."""
+        with self._lock, _signals_deferred():
+            for position in sorted(self._pending):
+                self._sink.write(self._pending.pop(position))
 
     def close(self) -> None:
         with self._lock:
