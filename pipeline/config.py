@@ -72,12 +72,17 @@ class RecognitionConfig:
     # Regions of one image are split into tasks of at most this many crops, so a single large
     # page still spreads over every worker.
     max_regions_per_task: int = 16
+    # Pad each crop's width (after resizing to the model's height) up to a multiple of this many
+    # pixels, so oneDNN reuses its per-shape kernels; 0 = no padding (exactly PaddleOCR's input).
+    width_bucket: int = 0
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     device: str = "cpu"
     enable_mkldnn: bool = True
+    # oneDNN kernels cached per input shape (PaddleOCR's default is 10).
+    mkldnn_cache_capacity: int = 10
     warmup: bool = True
 
 
@@ -119,7 +124,13 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "models.detection.source": ("embedded", "local", "official"),
     "models.recognition.source": ("embedded", "local", "official"),
 }
-_NON_NEGATIVE = {"workers", "limits.max_retries", "detection.pad_below_side"}
+_NON_NEGATIVE = {
+    "workers",
+    "limits.max_retries",
+    "detection.pad_below_side",
+    "recognition.width_bucket",
+    "engine.mkldnn_cache_capacity",
+}
 
 
 def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:

