@@ -52,7 +52,22 @@ def _parser() -> argparse.ArgumentParser:
                         help="skip pages already complete in the output (the default when it exists)")
     resume.add_argument("--overwrite", action="store_true", help="start the output afresh")
     run.add_argument("--retry-errors", action="store_true", help="with --resume: OCR error records again")
+    bench = commands.add_parser("bench", help="time the serial, thread and process backends against plain PaddleOCR")
+    bench.add_argument("inputs", nargs="+", help="image files or folders to OCR in every setting")
+    bench.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated (default: 1,2,4)")
+    bench.add_argument("--threads", default="1,2", help="engine CPU threads per worker, comma-separated (default: 1,2)")
+    bench.add_argument("--modes", default="serial,thread,process", help="backends (default: serial,thread,process)")
+    bench.add_argument("--repeat", type=_positive_int, default=3, help="timed runs of each setting (default: 3)")
+    bench.add_argument("--out", default="bench-out", help="folder for bench.json and bench.png (default: bench-out)")
+    bench.add_argument("-c", "--config", help="YAML config (default: configs/default.yaml)")
     return parser
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from pipeline.bench import bench_command
+
+    return bench_command(args.inputs, workers=args.workers, threads=args.threads, modes=args.modes,
+                         repeat=args.repeat, out=args.out, config_path=args.config)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -89,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "bench":
+            return _bench(args)
     except (ConfigError, ResumeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
