@@ -11,14 +11,18 @@ New backends register with `@backend("name")` and take the same arguments.
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 from pipeline.config import Config
 from pipeline.models import ResolvedModels
-from pipeline.worker import init_worker
+from pipeline.worker import init_worker, ping
 
-__all__ = ["BACKENDS", "SerialExecutor", "WorkerPool", "backend", "make_executor"]
+__all__ = ["BACKENDS", "RunFailed", "SerialExecutor", "WorkerPool", "backend", "make_executor"]
+
+
+class RunFailed(RuntimeError):
+    """The run cannot go on: workers cannot start, or a dead worker cannot be replaced."""
 
 T = TypeVar("T")
 ExecutorFactory = Callable[[int, Config, ResolvedModels], Executor]
@@ -88,6 +92,20 @@ class WorkerPool:
         self._owned = executor is None
         self.executor = executor if executor is not None else make_executor(kind, workers, config, models)
         self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
+        """Start every worker (each builds its engine in parallel) and check that they came up: an
+        engine that cannot be built breaks the pool here, once, instead of failing every image."""
+        try:
+            for future in [self.executor.submit(ping) for _ in range(self.workers)]:
+                future.result()
+        except BrokenExecutor:
+            self.close(kill=True)
+            raise RunFailed(
+                f"the {self.kind} workers failed to start: their OCR engine could not be built "
+                "(the traceback above says why)"
+            ) from None
 
     @property
     def can_restart(self) -> bool:
@@ -114,6 +132,7 @@ class WorkerPool:
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.executor = make_executor(self.kind, self.workers, self._config, self._models)
         self.restarts += 1
+        self._start()
 
     def close(self, *, kill: bool = False) -> None:
         if kill:

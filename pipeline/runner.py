@@ -17,11 +17,11 @@ from typing import IO, Iterator, Sequence
 from tqdm import tqdm
 
 from pipeline.config import Config
-from pipeline.executors import WorkerPool
+from pipeline.executors import RunFailed, WorkerPool
 from pipeline.inputs import discover
 from pipeline.models import resolve_models
 from pipeline.records import Record
-from pipeline.scheduler import RunFailed, Scheduler
+from pipeline.scheduler import Scheduler
 from pipeline.tasks import ImageRef
 from pipeline.timing import StageTimes
 from pipeline.writer import OrderedWriter, Sink, open_sink

@@ -21,24 +21,19 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from pipeline.config import Config
 from pipeline.engine import Box, Recognized
-from pipeline.executors import WorkerPool
+from pipeline.executors import RunFailed, WorkerPool
 from pipeline.records import Record, error_record, ok_record
 from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
 from pipeline.timing import StageTimes
 from pipeline.worker import run_detect, run_recognize
 
 __all__ = ["RunFailed", "Scheduler", "chunk_ranges"]
-
-
-class RunFailed(RuntimeError):
-    """The run cannot go on (a backend that cannot replace a dead worker)."""
 
 
 @dataclass
@@ -114,7 +109,7 @@ class Scheduler:
                 task = self._in_flight.pop(future)
                 try:
                     result = future.result()
-                except BrokenProcessPool:
+                except BrokenExecutor:
                     crashed.append(task)
                 except Exception as exc:  # an engine error on this page only
                     self._fail(task.page, f"{exc.__class__.__name__}: {' '.join(str(exc).split())}"[:500])

@@ -21,7 +21,7 @@ from pipeline.reader import ImageReadError, read_image
 from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
 from pipeline.timing import take_stage_times, timed
 
-__all__ = ["current_engine", "init_worker", "run_detect", "run_recognize"]
+__all__ = ["current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
 
 _slot = threading.local()
 _settings = threading.local()
@@ -58,6 +58,12 @@ def current_engine() -> OcrEngine:
     if engine is None:
         raise RuntimeError("no OCR engine in this worker: init_worker did not run here")
     return engine
+
+
+def ping() -> int:
+    """A no-op task that proves this worker built its engine."""
+    current_engine()
+    return os.getpid()
 
 
 @timed("read")

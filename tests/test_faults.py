@@ -18,8 +18,9 @@ import pytest
 
 import faults
 from conftest import REPO, SAMPLES
-from pipeline.cli import EXIT_FAILED_IMAGES, EXIT_INTERRUPTED, EXIT_OK
+from pipeline.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, main
 from pipeline.config import Config
+from pipeline.models import ResolvedModels
 from pipeline.runner import run
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL fault injection is POSIX-only")
@@ -150,3 +151,21 @@ def test_a_stopped_run_resumes_to_exactly_one_record_per_image(tmp_path: Path, h
     keys = [(r["image"], r["page"]) for r in records]
     assert len(keys) == len(set(keys)) == 4 * len(SMALL)
     assert all(r["status"] == "ok" and r["text"] for r in records)
+
+
+def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path, models: ResolvedModels) -> None:
+    broken = tmp_path / "broken_rec"
+    broken.mkdir()
+    shutil.copy(Path(models.recognition.dir) / "inference.yml", broken / "inference.yml")  # type: ignore[arg-type]
+    (broken / "inference.pdmodel").write_bytes(b"not a model")
+    (broken / "inference.pdiparams").write_bytes(b"not weights")
+    config_file = tmp_path / "broken.yaml"
+    config_file.write_text(
+        f"models:\n  recognition:\n    source: local\n    name: PP-OCRv4_mobile_rec\n    dir: '{broken.as_posix()}'\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    code = main(["run", str(SAMPLES / "screenshot_ui.png"), "-c", str(config_file), "-o", str(tmp_path / "o.jsonl"),
+                 "--workers", "2", "--quiet"])
+    assert code == EXIT_RUN_FAILED
+    assert time.monotonic() - started < 120
