@@ -634,16 +634,27 @@ def _compare(row: Row, result: CellResult, rows: Sequence[Row], reference: CellR
     row.speedup_vs_reference = _ratio(row.median_ips, ref_ips)
     if reference is not None:
         row.text_matched = result.repeats_agree and result.texts == reference.texts
-        if row.text_matched is False and row.mode != RAPIDOCR:
-            differing = sorted(k for k in set(result.texts) | set(reference.texts)
-                               if result.texts.get(k) != reference.texts.get(k))
-            row.notes.append(f"text differs on {len(differing)} page(s): {', '.join(differing[:3])}")
+        if row.text_matched is False:
+            row.notes.append(_text_difference(result.texts, reference.texts))
     if not result.repeats_agree:
         row.notes.append("repeats gave different text")
     if result.failed_images:
         row.notes.append(f"{result.failed_images} error record(s)")
     if result.distinct_workers < result.workers:
         row.notes.append(f"only {result.distinct_workers} of {result.workers} workers warmed up")
+
+
+def _text_difference(texts: dict[str, list[str]], reference: dict[str, list[str]]) -> str:
+    """How far the text is from the reference: pages that differ, lines found verbatim, characters alike."""
+    import difflib
+
+    pages = sorted(k for k in set(texts) | set(reference) if texts.get(k) != reference.get(k))
+    want = [line for key in sorted(reference) for line in reference[key]]
+    got = [line for key in sorted(reference) for line in texts.get(key, [])]
+    same_lines = sum(min(got.count(line), want.count(line)) for line in set(want))
+    chars = difflib.SequenceMatcher(None, "\n".join(got), "\n".join(want), autojunk=False).ratio()
+    return (f"text differs on {len(pages)} page(s) ({', '.join(pages[:2])}{', ...' if len(pages) > 2 else ''}); "
+            f"{same_lines}/{len(want)} reference lines verbatim, {chars:.1%} characters alike")
 
 
 # ----------------------------------------------------------------------------- text output
