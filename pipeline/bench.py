@@ -664,8 +664,13 @@ def _label(row: Row) -> str:
     return {REFERENCE: "reference", RAPIDOCR: "rapidocr"}.get(row.mode, row.mode)
 
 
+def _rate(value: float) -> str:
+    """A rate with two decimals, or three significant digits below 0.1 (one large page takes seconds)."""
+    return f"{value:.2f}" if value >= 0.1 or value == 0 else f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
+
+
 def _fmt_range(spread: dict[str, float]) -> str:
-    return f"{spread['median']:.2f} ({spread['min']:.2f}-{spread['max']:.2f})"
+    return f"{_rate(spread['median'])} ({_rate(spread['min'])}-{_rate(spread['max'])})"
 
 
 def _fmt_opt(value: float | None, pattern: str) -> str:
@@ -717,8 +722,8 @@ def note_line(rows: Sequence[Row], machine_cores: int | None = None) -> str:
             one, top = _find(rows, mode, 1, threads), _find(rows, mode, most, threads)
             if one is not None and top is not None and most > 1:
                 pair.append((mode, most, top.speedup_vs_1_worker or 0.0))
-                parts.append(f"{mode} pool 1->{most} workers x {threads} thr: {one.median_ips:.2f}->"
-                             f"{top.median_ips:.2f} img/s ({top.speedup_vs_1_worker or 0:.2f}x, "
+                parts.append(f"{mode} pool 1->{most} workers x {threads} thr: {_rate(one.median_ips)}->"
+                             f"{_rate(top.median_ips)} img/s ({top.speedup_vs_1_worker or 0:.2f}x, "
                              f"efficiency {top.efficiency or 0:.0%}, {top.cpu_cores_used:.2f} cores busy)")
         if len(pair) == 2 and pair[0][1] == pair[1][1]:
             verdicts.append(_verdict(pair[0][2], pair[1][2]))
@@ -759,7 +764,7 @@ def recommendation(rows: Sequence[Row]) -> tuple[str, str | None]:
     best = max(candidates, key=lambda r: r.median_ips)
     command = f"python -m pipeline run INPUT --backend {best.mode} --workers {best.workers} --threads {best.threads}"
     line = (f"recommendation: {best.mode}, {best.workers} worker(s) x {best.threads} engine thread(s): "
-            f"{best.median_ips:.2f} images/s on this machine -> {command}")
+            f"{_rate(best.median_ips)} images/s on this machine -> {command}")
     return line, command
 
 
@@ -903,7 +908,7 @@ def draw_chart(rows: Sequence[Row], path: Path, title: str) -> None:
         if row.mode in _REF_COLOURS:
             y = left.y(row.median_ips)
             _dashed(img, (left.left, y), (left.left + left.width, y), _REF_COLOURS[row.mode], 2)
-            _text(img, f"{row.mode} {row.median_ips:.2f}", (left.left + 6, y - 6), 0.5, _REF_COLOURS[row.mode])
+            _text(img, f"{row.mode} {_rate(row.median_ips)}", (left.left + 6, y - 6), 0.5, _REF_COLOURS[row.mode])
     _dashed(img, (right.left, right.y(1.0)), (right.left + right.width, right.y(1.0)), (150, 150, 150), 1, 6)
     _text(img, "ideal", (right.left + right.width - 50, right.y(1.0) - 6), 0.5, (120, 120, 120))
     _plot(img, left, series, threads_seen, lambda r: r.median_ips, True)
@@ -993,7 +998,7 @@ def run_cells(cells: Sequence[CellSpec], images: int, out: Path) -> list[CellRes
         result = run_cell_isolated(spec, images, log, workdir)
         if result.error is None and result.seconds:
             ips = images / statistics.median(result.seconds)
-            _progress(f"    warm-up {result.warmup_seconds:.1f}s, {ips:.2f} images/s, "
+            _progress(f"    warm-up {result.warmup_seconds:.1f}s, {_rate(ips)} images/s, "
                       f"{result.cpu_cores_used:.2f} cores busy (others {result.other_cores_busy:.2f})")
         else:
             _progress(f"    failed: {result.error}")
@@ -1044,8 +1049,9 @@ def report(results: Sequence[CellResult], images: Sequence[Any], out_dir: Path, 
     for line in extra:
         print(line)
     print(advice)
-    regions = max((r.regions for r in rows if r.ok), default=0)
-    title = (f"pipeline bench: {len(images)} images, {regions} regions, {repeat} repeat(s), "
+    regions = next((r.regions for r in rows if r.mode == REFERENCE and r.ok),
+                   max((r.regions for r in rows if r.ok), default=0))
+    title = (f"pipeline bench: {len(images)} image(s), {regions} regions, {repeat} repeat(s), "
              f"{machine_cores} cores ({_cpu_model()[:40]})")
     draw_chart(rows, out_dir / "bench.png", title)
     payload = {
@@ -1067,7 +1073,7 @@ def _extra_lines(results: Sequence[CellResult], rows: Sequence[Row], with_rapid:
     lines = []
     refs = [r for r in results if r.mode == REFERENCE and r.error is None and r.seconds]
     if len(refs) > 1:
-        figures = ", ".join(f"cpu_threads={r.threads}: {r.images / statistics.median(r.seconds):.2f}" for r in refs)
+        figures = ", ".join(f"cpu_threads={r.threads}: {_rate(r.images / statistics.median(r.seconds))}" for r in refs)
         lines.append(f"reference (plain PaddleOCR.predict) images/s by cpu_threads: {figures}; the best is shown")
     if not with_rapid:
         lines.append("rapidocr: skipped (pip install 'pipeline[bench]' or rapidocr-onnxruntime==1.4.4 to add it)")
