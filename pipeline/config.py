@@ -65,6 +65,9 @@ class DetectionConfig:
     # Tight crops (a single line or word) are padded before detection: DB finds no text touching
     # the border. Only images whose shorter side is below this many pixels are padded.
     pad_below_side: int = 200
+    # When a page is detected while every other worker is idle (one large page, or the last one),
+    # detect it with the threads of every worker.
+    use_idle_cores: bool = True
 
 
 @dataclass(frozen=True)

@@ -97,16 +97,25 @@ class OcrEngine:
             "cpu_threads": config.threads_per_worker,
         }
         det = config.detection
-        self._det = TextDetection(
-            model_name=models.detection.name,
-            model_dir=models.detection.dir,
-            limit_side_len=det.limit_side_len,
-            limit_type=det.limit_type,
-            thresh=det.thresh,
-            box_thresh=det.box_thresh,
-            unclip_ratio=det.unclip_ratio,
-            **common,
-        )
+
+        def detector(threads: int) -> Any:
+            return TextDetection(
+                model_name=models.detection.name,
+                model_dir=models.detection.dir,
+                limit_side_len=det.limit_side_len,
+                limit_type=det.limit_type,
+                thresh=det.thresh,
+                box_thresh=det.box_thresh,
+                unclip_ratio=det.unclip_ratio,
+                **{**common, "cpu_threads": threads},
+            )
+
+        self._det = detector(config.threads_per_worker)
+        # A second detector using every core, for a page detected while the other workers idle
+        # (a single large page): detection cannot be split across workers, but across threads.
+        all_threads = config.resolved_workers() * config.threads_per_worker
+        wide = det.use_idle_cores and all_threads > config.threads_per_worker
+        self._det_wide = detector(all_threads) if wide else self._det
         self._rec = TextRecognition(model_name=models.recognition.name, model_dir=models.recognition.dir, **common)
         if config.recognition.width_bucket:
             _bucket_recognition_widths(self._rec, config.recognition.width_bucket)
@@ -121,11 +130,14 @@ class OcrEngine:
         page = np.full((64, 256, 3), 255, dtype=np.uint8)
         page[24:40, 16:240] = 0
         regions = self.detect(page)
+        if self._det_wide is not self._det:
+            self.detect(page, wide=True)
         self.recognize([crop for _, crop in regions] or [page[16:48]])
 
     @timed("detect")
-    def detect(self, image: np.ndarray) -> list[tuple[Box, np.ndarray]]:
-        """Text regions in reading order (PaddleX's sort), each as (box, BGR crop)."""
+    def detect(self, image: np.ndarray, wide: bool = False) -> list[tuple[Box, np.ndarray]]:
+        """Text regions in reading order (PaddleX's sort), each as (box, BGR crop). `wide` uses
+        the detector with every core's threads (same model and settings, same result)."""
         height, width = image.shape[:2]
         pad = 0
         if self._pad_below_side and min(image.shape[:2]) < self._pad_below_side:
@@ -134,7 +146,8 @@ class OcrEngine:
 
             pad = max(8, min(image.shape[:2]) // 2)
             image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=_pad_colour(image))
-        polys = self._det.predict(image, max_side_limit=self._max_side_limit)[0]["dt_polys"]
+        detector = self._det_wide if wide else self._det
+        polys = detector.predict(image, max_side_limit=self._max_side_limit)[0]["dt_polys"]
         if len(polys) == 0:
             return []
         polys = self._sort(polys)

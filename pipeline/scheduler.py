@@ -42,6 +42,8 @@ class _Task:
     suspect: bool = False  # was in flight when a worker died: runs alone from then on
     crashes: int = 0  # deaths of a worker while this task ran alone
     submitted: float = 0.0
+    wide: bool = False  # detect with every worker's threads: nothing else is running
+
 
     @property
     def page(self) -> int:
@@ -50,7 +52,7 @@ class _Task:
     def submit(self, pool: WorkerPool) -> Future[Any]:
         self.submitted = time.monotonic()
         if isinstance(self.payload, ImageRef):
-            return pool.executor.submit(run_detect, self.payload)
+            return pool.executor.submit(run_detect, self.payload, self.wide)
         return pool.executor.submit(run_recognize, self.payload)
 
 
@@ -137,6 +139,9 @@ class Scheduler:
             elif self._next_image < len(self._images) and len(self._open) + self._detecting() < self._max_open:
                 task = _Task(self._images[self._next_image])
                 self._next_image += 1
+                # The last page, with nothing else to run: its detection may use every core.
+                last = self._next_image == len(self._images)
+                task.wide = self._pool.workers > 1 and last and not self._in_flight
             else:
                 return
             self._in_flight[task.submit(self._pool)] = task

@@ -76,12 +76,13 @@ def _one_line(exc: BaseException) -> str:
     return text if isinstance(exc, ImageReadError) else f"{exc.__class__.__name__}: {text}"[:500]
 
 
-def run_detect(image: ImageRef) -> DetectResult:
-    """Read one page and find its text regions; a bad image becomes an error result."""
+def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
+    """Read one page and find its text regions; a bad image becomes an error result.
+    `wide`: the other workers are idle, so detect with every core's threads."""
     engine = current_engine()
     try:
         pixels = _read(image)
-        regions = engine.detect(pixels)  # type: ignore[arg-type]
+        regions = engine.detect(pixels, wide=wide)  # type: ignore[arg-type]
     except Exception as exc:  # one bad image must not end the run
         return DetectResult(image.index, error=_one_line(exc), times=take_stage_times())
     return DetectResult(

@@ -120,3 +120,17 @@ def test_real_images_one_record_each(tmp_path: Path, config: Config) -> None:
     records = _records(out)
     assert sorted(r["image"] for r in records) == names
     assert summary.ok + summary.failed == len(names)
+
+
+def test_a_single_page_detected_with_every_core_reads_the_same(tmp_path: Path, config: Config, models: ResolvedModels,
+                                                                reference_texts: dict[tuple[str, int], list[str]]) -> None:
+    from pipeline.reader import read_image
+
+    engine = OcrEngine(replace(config, workers=2), models)
+    page = read_image(SAMPLES / "letter_en.png")
+    narrow, wide = engine.detect(page), engine.detect(page, wide=True)
+    assert [box for box, _ in narrow] == [box for box, _ in wide]
+    # A run of one page at 2 workers takes that path (nothing else to run while it is detected).
+    out = tmp_path / "one.jsonl"
+    run([SAMPLES / "letter_en.png"], replace(config, workers=2, output=str(out)), quiet=True)
+    assert [line["text"] for line in _records(out)[0]["lines"]] == reference_texts[("letter_en.png", 0)]
