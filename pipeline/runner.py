@@ -23,7 +23,7 @@ from pipeline.models import resolve_models
 from pipeline.records import Record
 from pipeline.scheduler import Scheduler
 from pipeline.tasks import ImageRef
-from pipeline.timing import StageTimes
+from pipeline.timing import StageTimes, take_stage_times
 from pipeline.writer import OrderedWriter, Sink, open_sink
 from pipeline.resume import completed_pages
 
@@ -105,6 +105,7 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
         progress.update(1)
 
     restarts_before = pool.restarts
+    take_stage_times()  # start this run's parent-side totals from zero
     interrupted = False
     try:
         scheduler = Scheduler(pool, images, config, emit)
@@ -121,7 +122,9 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
     summary.restarts = pool.restarts - restarts_before
     if scheduler is not None:
         summary.ok, summary.failed = scheduler.tally.ok, scheduler.tally.failed
-        summary.regions, summary.stage_seconds = scheduler.tally.regions, scheduler.tally.stage_seconds
+        summary.regions, summary.stage_seconds = scheduler.tally.regions, dict(scheduler.tally.stage_seconds)
+    for stage, secs in take_stage_times().items():  # the parent's own stage: write
+        summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + secs
     if interrupted:
         raise Interrupted(summary.describe())
     return summary
