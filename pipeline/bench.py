@@ -711,49 +711,64 @@ def _find(rows: Sequence[Row], mode: str, workers: int, threads: int) -> Row | N
     return next((r for r in rows if r.mode == mode and r.workers == workers and r.threads == threads and r.ok), None)
 
 
+def _scaling(rows: Sequence[Row], mode: str, threads: int) -> tuple[Row, Row] | None:
+    """The 1-worker row and the most-workers row of a mode at `threads` engine threads."""
+    most = max((r.workers for r in rows if r.mode == mode and r.threads == threads and r.ok), default=1)
+    one, top = _find(rows, mode, 1, threads), _find(rows, mode, most, threads)
+    return (one, top) if one is not None and top is not None and most > 1 else None
+
+
+def _scaling_text(mode: str, one: Row, top: Row) -> str:
+    return (f"{mode} pool 1->{top.workers} workers x {top.threads} thr: {_rate(one.median_ips)}->"
+            f"{_rate(top.median_ips)} img/s ({top.speedup_vs_1_worker or 0:.2f}x, "
+            f"efficiency {top.efficiency or 0:.0%}, {top.cpu_cores_used:.2f} cores busy)")
+
+
 def note_line(rows: Sequence[Row], machine_cores: int | None = None) -> str:
     """What the figures show about threads vs processes, worded from the figures themselves."""
+    n_cores = machine_cores or cores()
     parts: list[str] = []
     verdicts: list[str] = []
     for threads in sorted({r.threads for r in rows if r.mode in ("thread", "process")}):
-        pair = []
-        for mode in ("thread", "process"):
-            most = max((r.workers for r in rows if r.mode == mode and r.threads == threads and r.ok), default=1)
-            one, top = _find(rows, mode, 1, threads), _find(rows, mode, most, threads)
-            if one is not None and top is not None and most > 1:
-                pair.append((mode, most, top.speedup_vs_1_worker or 0.0))
-                parts.append(f"{mode} pool 1->{most} workers x {threads} thr: {_rate(one.median_ips)}->"
-                             f"{_rate(top.median_ips)} img/s ({top.speedup_vs_1_worker or 0:.2f}x, "
-                             f"efficiency {top.efficiency or 0:.0%}, {top.cpu_cores_used:.2f} cores busy)")
-        if len(pair) == 2 and pair[0][1] == pair[1][1]:
-            verdicts.append(_verdict(pair[0][2], pair[1][2]))
-    engine = [(r, _find(rows, r.mode, 1, 1)) for r in rows if r.mode in MODES and r.workers == 1 and r.threads > 1]
-    for row, single in engine:
-        if single is not None and row.ok:
+        by_mode = {mode: _scaling(rows, mode, threads) for mode in ("thread", "process")}
+        parts.extend(_scaling_text(mode, *pair) for mode, pair in by_mode.items() if pair is not None)
+        thread_pair, process_pair = by_mode["thread"], by_mode["process"]
+        if thread_pair and process_pair and thread_pair[1].workers == process_pair[1].workers:
+            verdicts.append(_verdict(thread_pair, process_pair, n_cores))
+    for row in rows:
+        single = _find(rows, row.mode, 1, 1)
+        if row.mode in MODES and row.workers == 1 and row.threads > 1 and row.ok and single is not None:
             parts.append(f"{row.mode} 1 worker x {row.threads} engine threads: "
                          f"{_ratio(row.median_ips, single.median_ips) or 0:.2f}x over 1 thread")
     if not parts:
         return "note: not enough rows (need 1 and more workers of a mode) to compare scaling."
-    text = "note: " + "; ".join(parts) + "."
-    if verdicts:
-        text += " " + "; ".join(dict.fromkeys(verdicts)) + "."
+    text = "note: " + "; ".join(parts) + "." + "".join(f" {v}." for v in verdicts)
     busiest = max((r.other_cores_busy for r in rows if r.ok), default=0.0)
     if busiest >= 0.25:
-        text += (f" Other programs kept up to {busiest:.2f} of {machine_cores or cores()} cores busy during the "
-                 "timed runs (column 'others'): those rows are slowed, and the comparison is only as good as that.")
+        text += (f" Other programs kept up to {busiest:.2f} of {n_cores} cores busy during the timed runs "
+                 "(column 'others'): those rows are slowed, and the comparison is only as good as that.")
     return text
 
 
-def _verdict(thread_speedup: float, process_speedup: float) -> str:
-    if thread_speedup < 1.15 and process_speedup >= thread_speedup + 0.15:
-        return "More threads in one process do not speed up recognition here, more processes do"
-    if process_speedup >= thread_speedup + 0.15:
-        return "Processes scale better than threads here"
-    if thread_speedup >= process_speedup + 0.15:
-        return "Threads scale better than processes here"
-    if process_speedup < 1.15:
-        return "Neither threads nor processes scale here (the cores are already busy)"
-    return "Threads and processes scale about equally here"
+def _verdict(thread_pair: tuple[Row, Row], process_pair: tuple[Row, Row], n_cores: int) -> str:
+    (thread_one, thread_top), (process_one, process_top) = thread_pair, process_pair
+    t_speedup, p_speedup = thread_top.speedup_vs_1_worker or 0.0, process_top.speedup_vs_1_worker or 0.0
+    head = (f"At {thread_top.threads} engine thread(s) per worker, {thread_top.workers} threads give "
+            f"{t_speedup:.2f}x and {process_top.workers} processes {p_speedup:.2f}x")
+    if max(thread_one.cpu_cores_used, process_one.cpu_cores_used) >= 0.8 * n_cores and p_speedup < 1.15:
+        return (f"{head}: neither scales, as 1 worker already keeps {process_one.cpu_cores_used:.2f} of "
+                f"{n_cores} cores busy")
+    if t_speedup < 1.15 and p_speedup >= t_speedup + 0.15:
+        return (f"{head}: more threads in one process do not speed up recognition here "
+                f"({thread_top.cpu_cores_used:.2f} cores busy), more processes do")
+    if p_speedup >= t_speedup + 0.15:
+        return (f"{head}: processes scale better; threads scale too ({thread_top.cpu_cores_used:.2f} cores busy), "
+                "so the GIL is held for only a small part of the work")
+    if t_speedup >= p_speedup + 0.15:
+        return f"{head}: threads scale better than processes here"
+    if p_speedup < 1.15:
+        return f"{head}: neither scales here"
+    return f"{head}: threads and processes scale about equally here"
 
 
 def recommendation(rows: Sequence[Row]) -> tuple[str, str | None]:

@@ -104,6 +104,7 @@ def test_rows_compare_with_one_worker_and_the_best_reference() -> None:
 
 @pytest.mark.parametrize(("thread_2", "process_2", "wording"), [
     (0.72, 1.30, "do not speed up"),
+    (1.15, 1.32, "processes scale better"),
     (1.30, 1.32, "about equally"),
 ])
 def test_the_note_is_worded_from_the_figures(thread_2: float, process_2: float, wording: str) -> None:
