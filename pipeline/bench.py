@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import inspect
 import json
 import math
 import os
@@ -350,16 +349,12 @@ Runner = Callable[[Sequence[Any], Any], Any]
 
 
 def _make_runner(mode: str, config: Any, executor: Any, models: Any) -> Runner:
-    """`process_images` bound to a warm executor, whichever of its two signatures this checkout has
-    (`pool=` a `WorkerPool` wrapping the executor, made here once; or `executor=` the executor)."""
-    from pipeline import executors, runner
+    """`process_images` bound to a warm executor, wrapped once in a `WorkerPool`."""
+    from pipeline.executors import WorkerPool
+    from pipeline.runner import process_images
 
-    process_images: Any = runner.process_images
-    if "pool" not in inspect.signature(process_images).parameters:
-        return lambda images, writer: process_images(images, config, writer, backend=mode, executor=executor,
-                                                     quiet=True)
     workers = 1 if mode == "serial" else config.resolved_workers()
-    pool = executors.WorkerPool(mode, workers, config, models, executor=executor)
+    pool = WorkerPool(mode, workers, config, models, executor=executor)
     return lambda images, writer: process_images(images, config, writer, backend=mode, pool=pool, quiet=True)
 
 
@@ -430,39 +425,6 @@ def _record_repeat(result: CellResult, texts: dict[str, list[str]], regions: int
         result.repeats_agree = False
 
 
-def _reference_ocr(config: Any, models: Any, threads: int) -> Any:
-    """Plain PaddleOCR, built as tests/conftest.py `reference_texts` builds it."""
-    from pipeline.engine import cap_native_threads
-
-    cap_native_threads(threads)
-    from paddleocr import PaddleOCR
-
-    det = config.detection
-    extra: dict[str, Any] = {}
-    if hasattr(config.engine, "mkldnn_cache_capacity"):  # newer configs carry it; PaddleOCR takes it
-        extra["mkldnn_cache_capacity"] = config.engine.mkldnn_cache_capacity
-    return PaddleOCR(
-        text_detection_model_dir=models.detection.dir,
-        text_detection_model_name=models.detection.name,
-        text_recognition_model_dir=models.recognition.dir,
-        text_recognition_model_name=models.recognition.name,
-        use_doc_orientation_classify=False,
-        use_doc_unwarping=False,
-        use_textline_orientation=False,
-        text_det_limit_side_len=det.limit_side_len,
-        text_det_limit_type=det.limit_type,
-        text_det_thresh=det.thresh,
-        text_det_box_thresh=det.box_thresh,
-        text_det_unclip_ratio=det.unclip_ratio,
-        text_rec_score_thresh=config.recognition.score_threshold,
-        text_recognition_batch_size=config.recognition.batch_size,
-        device=config.engine.device,
-        enable_mkldnn=config.engine.enable_mkldnn,
-        cpu_threads=threads,
-        **extra,
-    )
-
-
 def _rapid_ocr(config: Any) -> Any:
     """RapidOCR 1.4.4 takes thread settings as global keyword arguments and copies them to its
     det/cls/rec onnxruntime sessions (it ignores values above os.cpu_count())."""
@@ -471,10 +433,6 @@ def _rapid_ocr(config: Any) -> Any:
     # No angle classifier (the pipeline runs none) and no score filter (as the pipeline's default).
     return RapidOCR(intra_op_num_threads=RAPIDOCR_THREADS, use_cls=False,
                     text_score=config.recognition.score_threshold)
-
-
-def _predict_reference(ocr: Any, pixels: Any) -> list[str]:
-    return [str(t) for t in ocr.predict(pixels)[0]["rec_texts"]]
 
 
 def _predict_rapid(ocr: Any, pixels: Any) -> list[str]:
@@ -486,13 +444,14 @@ def _cell_single(spec: CellSpec) -> CellResult:
     """The reference and RapidOCR rows: one engine, one image at a time, in this process."""
     from pipeline.models import resolve_models
     from pipeline.reader import read_image
+    from pipeline.reference import reference_lines, reference_ocr
 
     config = _load_config(spec)
     images = _images(spec)
     result = CellResult(spec.mode, 1, spec.threads, images=len(images))
     started = time.perf_counter()
     if spec.mode == REFERENCE:
-        ocr, predict = _reference_ocr(config, resolve_models(config.models), spec.threads), _predict_reference
+        ocr, predict = reference_ocr(config, resolve_models(config.models), spec.threads), reference_lines
     else:
         ocr, predict = _rapid_ocr(config), _predict_rapid
     predict(ocr, _warm_page())

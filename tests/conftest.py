@@ -38,36 +38,15 @@ def models(config: Config) -> ResolvedModels:
 @pytest.fixture(scope="session")
 def reference_texts(config: Config, models: ResolvedModels) -> dict[tuple[str, int], list[str]]:
     """(relative path, page) -> lines, from PaddleOCR's own pipeline in this process."""
-    from paddleocr import PaddleOCR
-
     from pipeline.inputs import discover
     from pipeline.reader import read_image
+    from pipeline.reference import reference_lines, reference_ocr
 
-    det = config.detection
-    ocr = PaddleOCR(
-        text_detection_model_dir=models.detection.dir,
-        text_detection_model_name=models.detection.name,
-        text_recognition_model_dir=models.recognition.dir,
-        text_recognition_model_name=models.recognition.name,
-        use_doc_orientation_classify=False,
-        use_doc_unwarping=False,
-        use_textline_orientation=False,
-        text_det_limit_side_len=det.limit_side_len,
-        text_det_limit_type=det.limit_type,
-        text_det_thresh=det.thresh,
-        text_det_box_thresh=det.box_thresh,
-        text_det_unclip_ratio=det.unclip_ratio,
-        text_rec_score_thresh=config.recognition.score_threshold,
-        text_recognition_batch_size=config.recognition.batch_size,
-        device="cpu",
-        enable_mkldnn=True,
-        cpu_threads=1,
-    )
-    texts = {}
-    for image in discover([SAMPLES]).images:
-        result = ocr.predict(read_image(Path(image.path), image.page))[0]
-        texts[(image.rel, image.page)] = list(result["rec_texts"])
-    return texts
+    ocr = reference_ocr(config, models, threads=1)
+    return {
+        (image.rel, image.page): reference_lines(ocr, read_image(Path(image.path), image.page))
+        for image in discover([SAMPLES]).images
+    }
 
 
 @pytest.fixture()

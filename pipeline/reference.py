@@ -1,0 +1,46 @@
+"""The yardstick: plain single-process `PaddleOCR.predict` with the same models and settings as a
+run, for the tests (text must match it) and the benchmark (speed is measured against it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pipeline.config import Config
+from pipeline.engine import cap_native_threads
+from pipeline.models import ResolvedModels
+
+__all__ = ["reference_lines", "reference_ocr"]
+
+
+def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
+    """PaddleOCR's own pipeline (detection + recognition, no orientation models), `threads` CPU threads."""
+    cap_native_threads(threads)
+    from paddleocr import PaddleOCR
+
+    det = config.detection
+    return PaddleOCR(
+        text_detection_model_dir=models.detection.dir,
+        text_detection_model_name=models.detection.name,
+        text_recognition_model_dir=models.recognition.dir,
+        text_recognition_model_name=models.recognition.name,
+        use_doc_orientation_classify=False,
+        use_doc_unwarping=False,
+        use_textline_orientation=False,
+        text_det_limit_side_len=det.limit_side_len,
+        text_det_limit_type=det.limit_type,
+        text_det_thresh=det.thresh,
+        text_det_box_thresh=det.box_thresh,
+        text_det_unclip_ratio=det.unclip_ratio,
+        text_rec_score_thresh=config.recognition.score_threshold,
+        text_recognition_batch_size=config.recognition.batch_size,
+        device=config.engine.device,
+        enable_mkldnn=config.engine.enable_mkldnn,
+        mkldnn_cache_capacity=config.engine.mkldnn_cache_capacity,
+        cpu_threads=threads,
+    )
+
+
+def reference_lines(ocr: Any, pixels: np.ndarray) -> list[str]:
+    return [str(text) for text in ocr.predict(pixels)[0]["rec_texts"]]
