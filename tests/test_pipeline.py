@@ -134,3 +134,23 @@ def test_a_single_page_detected_with_every_core_reads_the_same(tmp_path: Path, c
     out = tmp_path / "one.jsonl"
     run([SAMPLES / "letter_en.png"], replace(config, workers=2, output=str(out)), quiet=True)
     assert [line["text"] for line in _records(out)[0]["lines"]] == reference_texts[("letter_en.png", 0)]
+
+
+def test_txt_and_csv_formats_through_the_command_line(tmp_path: Path,
+                                                       reference_texts: dict[tuple[str, int], list[str]]) -> None:
+    import csv
+
+    inputs = [str(SAMPLES / "通知_zh.png"), str(SAMPLES / "scans")]
+    folder = tmp_path / "txt"
+    assert main(["run", *inputs, "-o", str(folder), "--format", "txt", "-w", "2", "-q"]) == EXIT_OK
+    assert (folder / "通知_zh.png.txt").read_text(encoding="utf-8") == "\n".join(reference_texts[("通知_zh.png", 0)]) + "\n"
+    for page in (0, 1):
+        text = (folder / "scans" / f"multipage.tif.page{page:04d}.txt").read_text(encoding="utf-8")
+        assert text == "\n".join(reference_texts[("scans/multipage.tif", page)]) + "\n"
+    table = tmp_path / "out.csv"
+    assert main(["run", *inputs, "-o", str(table), "--format", "csv", "-w", "2", "-q"]) == EXIT_OK
+    with table.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["image"], r["page"], r["status"]) for r in rows] == [
+        ("通知_zh.png", "0", "ok"), ("scans/multipage.tif", "0", "ok"), ("scans/multipage.tif", "1", "ok")]
+    assert rows[0]["text"] == "\n".join(reference_texts[("通知_zh.png", 0)])
