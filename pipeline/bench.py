@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import usable_cores
+
 __all__ = [
     "CellResult",
     "CellSpec",
@@ -180,12 +182,6 @@ def parse_modes(text: str) -> list[str]:
     if not modes:
         raise _config_error("--modes: give at least one of " + ", ".join(MODES))
     return modes
-
-
-def cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def rapidocr_available() -> bool:
@@ -350,11 +346,10 @@ Runner = Callable[[Sequence[Any], Any], Any]
 
 def _make_runner(mode: str, config: Any, executor: Any, models: Any) -> Runner:
     """`process_images` bound to a warm executor, wrapped once in a `WorkerPool`."""
-    from pipeline.executors import WorkerPool
+    from pipeline.executors import WorkerPool, worker_count
     from pipeline.runner import process_images
 
-    workers = 1 if mode == "serial" else config.resolved_workers()
-    pool = WorkerPool(mode, workers, config, models, executor=executor)
+    pool = WorkerPool(mode, worker_count(mode, config), config, models, executor=executor)
     return lambda images, writer: process_images(images, config, writer, backend=mode, pool=pool, quiet=True)
 
 
@@ -685,7 +680,7 @@ def _scaling_text(mode: str, one: Row, top: Row) -> str:
 
 def note_line(rows: Sequence[Row], machine_cores: int | None = None) -> str:
     """What the figures show about threads vs processes, worded from the figures themselves."""
-    n_cores = machine_cores or cores()
+    n_cores = machine_cores or usable_cores()
     parts: list[str] = []
     verdicts: list[str] = []
     for threads in sorted({r.threads for r in rows if r.mode in ("thread", "process")}):
@@ -931,7 +926,7 @@ def _machine() -> dict[str, Any]:
             return None
 
     return {
-        "cores": cores(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
+        "cores": usable_cores(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
         "python": platform.python_version(), "processor": _cpu_model(),
         "packages": {n: version(n) for n in ("paddlepaddle", "paddleocr", "paddlex", "rapidocr-paddle",
                                              "rapidocr-onnxruntime", "onnxruntime", "numpy", "opencv-python")},
@@ -1005,14 +1000,14 @@ def bench_command(inputs: Sequence[str], *, workers: str, threads: str, modes: s
     absolute = tuple(str(Path(p).absolute()) for p in inputs)
     cells = plan_cells(worker_counts, thread_counts, mode_names, repeat, absolute,
                        str(Path(config_path).absolute()) if config_path else None, with_rapid)
-    _progress(f"bench: {len(found.images)} images, {len(cells)} cells, {repeat} repeat(s) each, {cores()} cores")
+    _progress(f"bench: {len(found.images)} images, {len(cells)} cells, {repeat} repeat(s) each, {usable_cores()} cores")
     results = run_cells(cells, len(found.images), out_dir)
     return report(results, found.images, out_dir, repeat, inputs, with_rapid)
 
 
 def report(results: Sequence[CellResult], images: Sequence[Any], out_dir: Path, repeat: int,
            inputs: Sequence[str], with_rapid: bool) -> int:
-    machine_cores = cores()
+    machine_cores = usable_cores()
     rows = build_rows(results, machine_cores)
     table = format_table(rows)
     note = note_line(rows, machine_cores)

@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from pipeline.config import ConfigError, default_workers, load_config
+from pipeline.config import ConfigError, load_config, usable_cores
 from pipeline.resume import ResumeError
 
 __all__ = ["EXIT_FAILED_IMAGES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "main"]
@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.output is None and args.format in ("txt", "csv"):
         overrides["output"] = {"txt": "results", "csv": "results.csv"}[args.format]
     config = load_config(args.config, overrides)
-    cores = default_workers(1)
+    cores = usable_cores()
     if args.backend != "serial" and config.resolved_workers() * config.threads_per_worker > cores:
         print(f"warning: {config.resolved_workers()} workers x {config.threads_per_worker} threads oversubscribe "
               f"{cores} cores, which is usually slower (`python -m pipeline bench` measures it)", file=sys.stderr)

@@ -27,6 +27,7 @@ __all__ = [
     "RecognitionConfig",
     "DEFAULT_CONFIG_PATH",
     "default_workers",
+    "usable_cores",
     "load_config",
 ]
 
@@ -116,10 +117,16 @@ class Config:
         return self.workers if self.workers > 0 else default_workers(self.threads_per_worker)
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def default_workers(threads_per_worker: int = 1) -> int:
     """One worker per core, so that workers x engine threads never exceed the cores."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, threads_per_worker))
+    return max(1, usable_cores() // max(1, threads_per_worker))
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {

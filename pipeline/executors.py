@@ -18,7 +18,7 @@ from pipeline.config import Config
 from pipeline.models import ResolvedModels
 from pipeline.worker import init_worker, ping
 
-__all__ = ["BACKENDS", "RunFailed", "SerialExecutor", "WorkerPool", "backend", "make_executor"]
+__all__ = ["BACKENDS", "RunFailed", "SerialExecutor", "WorkerPool", "backend", "make_executor", "worker_count"]
 
 
 class RunFailed(RuntimeError):
@@ -68,6 +68,11 @@ def _process(workers: int, config: Config, models: ResolvedModels) -> Executor:
         initializer=init_worker,
         initargs=(config, models),
     )
+
+
+def worker_count(kind: str, config: Config) -> int:
+    """How many workers a backend runs: the serial one always exactly one."""
+    return 1 if kind == "serial" else config.resolved_workers()
 
 
 def make_executor(kind: str, workers: int, config: Config, models: ResolvedModels) -> Executor:

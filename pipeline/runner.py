@@ -17,7 +17,7 @@ from typing import IO, Iterator, Sequence
 from tqdm import tqdm
 
 from pipeline.config import Config
-from pipeline.executors import RunFailed, WorkerPool
+from pipeline.executors import RunFailed, WorkerPool, worker_count
 from pipeline.inputs import discover
 from pipeline.models import resolve_models
 from pipeline.records import Record
@@ -88,7 +88,7 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
 
     `pool` lets a caller (the benchmark) reuse warm workers; otherwise one is made and closed here.
     """
-    workers = 1 if backend == "serial" else config.resolved_workers()
+    workers = worker_count(backend, config)
     summary = RunSummary(images=len(images), workers=workers, backend=backend)
     started = time.perf_counter()
     own_pool = pool is None

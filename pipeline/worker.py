@@ -23,8 +23,7 @@ from pipeline.timing import take_stage_times, timed
 
 __all__ = ["current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
 
-_slot = threading.local()
-_settings = threading.local()
+_slot = threading.local()  # this worker's engine and read limit
 
 
 def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
@@ -50,7 +49,7 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         engine.warm_up()
         take_stage_times()  # warm-up is not part of any image's time
     _slot.engine = engine
-    _settings.max_pixels = config.limits.max_image_pixels
+    _slot.max_pixels = config.limits.max_image_pixels
 
 
 def current_engine() -> OcrEngine:
@@ -68,7 +67,7 @@ def ping() -> int:
 
 @timed("read")
 def _read(image: ImageRef) -> object:
-    return read_image(Path(image.path), image.page, max_pixels=_settings.max_pixels)
+    return read_image(Path(image.path), image.page, max_pixels=_slot.max_pixels)
 
 
 def _one_line(exc: BaseException) -> str:
