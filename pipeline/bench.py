@@ -145,7 +145,7 @@ class Row:
 
 
 def _config_error(message: str) -> Exception:
-    from pipeline.config import ConfigError
+    from pipeline.errors import ConfigError
 
     return ConfigError(message)
 

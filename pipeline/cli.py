@@ -14,8 +14,8 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from pipeline.config import ConfigError, load_config, usable_cores
-from pipeline.resume import ResumeError
+from pipeline.config import load_config, usable_cores
+from pipeline.errors import ConfigError, ResumeError
 
 __all__ = ["EXIT_FAILED_IMAGES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "main"]
 
@@ -71,7 +71,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.runner import Interrupted, RunFailed, run
+    from pipeline.errors import Interrupted, RunFailed
+    from pipeline.runner import run
 
     overrides: dict[str, Any] = {
         "output": args.output,

@@ -16,9 +16,10 @@ from typing import Any, Mapping
 
 import yaml
 
+from pipeline.errors import ConfigError
+
 __all__ = [
     "Config",
-    "ConfigError",
     "DetectionConfig",
     "EngineConfig",
     "LimitsConfig",
@@ -34,8 +35,6 @@ __all__ = [
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 
 
-class ConfigError(ValueError):
-    """A bad config file or flag; the message names the offending key."""
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,14 @@ import multiprocessing
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
+from pipeline.errors import RunFailed
 from pipeline.config import Config
 from pipeline.models import ResolvedModels
 from pipeline.worker import init_worker, ping
 
-__all__ = ["BACKENDS", "RunFailed", "SerialExecutor", "WorkerPool", "backend", "make_executor", "worker_count"]
+__all__ = ["BACKENDS", "SerialExecutor", "WorkerPool", "backend", "make_executor", "worker_count"]
 
 
-class RunFailed(RuntimeError):
-    """The run cannot go on: workers cannot start, or a dead worker cannot be replaced."""
 
 T = TypeVar("T")
 ExecutorFactory = Callable[[int, Config, ResolvedModels], Executor]

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from pipeline.reader import IMAGE_EXTENSIONS, ImageReadError, count_pages
+from pipeline.errors import ImageReadError
+from pipeline.reader import IMAGE_EXTENSIONS, count_pages
 from pipeline.tasks import ImageRef
 
 __all__ = ["Discovery", "discover"]

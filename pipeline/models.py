@@ -22,7 +22,8 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
-from pipeline.config import ConfigError, ModelConfig, ModelsConfig
+from pipeline.config import ModelConfig, ModelsConfig
+from pipeline.errors import ConfigError
 
 __all__ = ["ResolvedModel", "ResolvedModels", "cache_root", "resolve_models"]
 

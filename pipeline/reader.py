@@ -35,10 +35,11 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile
 
+from pipeline.errors import ImageReadError
+
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
-    "ImageReadError",
     "count_pages",
     "read_image",
 ]
@@ -77,12 +78,6 @@ _JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _EXIF_ORIENTATION = 0x0112
 
 
-class ImageReadError(Exception):
-    """An input that cannot be OCR'd; str(err) is a one-line, human-readable reason (no newlines, no traceback)."""
-
-    def __init__(self, reason: str) -> None:
-        # Reasons often embed messages from C libraries; keep them to a single clean line.
-        super().__init__(" ".join(str(reason).split()) or "unreadable image")
 
 
 def count_pages(path: Path) -> int:

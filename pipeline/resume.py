@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
+from pipeline.errors import ResumeError
 from pipeline.writer import (
     CSV_COLUMNS,
     ERRORS_TSV,
@@ -35,7 +36,7 @@ from pipeline.writer import (
     unescape_tsv,
 )
 
-__all__ = ["PageKey", "ResumeError", "completed_pages"]
+__all__ = ["PageKey", "completed_pages"]
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ _CSV_FIELD_LIMIT = 2**31 - 1  # the most every platform's C long holds
 _TSV_HEADER = ("\t".join(ERRORS_TSV_COLUMNS) + "\n").encode("utf-8")
 
 
-class ResumeError(ValueError):
-    """The existing output is damaged in a way a killed run cannot cause, or is not ours."""
 
 
 @dataclass

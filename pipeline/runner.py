@@ -17,7 +17,8 @@ from typing import IO, Iterator, Sequence
 from tqdm import tqdm
 
 from pipeline.config import Config
-from pipeline.executors import RunFailed, WorkerPool, worker_count
+from pipeline.errors import Interrupted
+from pipeline.executors import WorkerPool, worker_count
 from pipeline.inputs import discover
 from pipeline.models import resolve_models
 from pipeline.records import Record
@@ -27,11 +28,9 @@ from pipeline.timing import StageTimes, take_stage_times
 from pipeline.writer import OrderedWriter, Sink, open_sink
 from pipeline.resume import completed_pages
 
-__all__ = ["Interrupted", "RunFailed", "RunSummary", "process_images", "run"]
+__all__ = ["RunSummary", "process_images", "run"]
 
 
-class Interrupted(Exception):
-    """The run was stopped by Ctrl-C or SIGTERM; records finished so far are written."""
 
 
 @dataclass

@@ -27,7 +27,8 @@ from typing import Any, Callable, Sequence
 
 from pipeline.config import Config
 from pipeline.engine import Box, Recognized
-from pipeline.executors import RunFailed, WorkerPool
+from pipeline.errors import RunFailed
+from pipeline.executors import WorkerPool
 from pipeline.records import Record, error_record, ok_record
 from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
 from pipeline.timing import StageTimes

@@ -17,7 +17,8 @@ from pathlib import Path
 from pipeline.config import Config
 from pipeline.engine import OcrEngine
 from pipeline.models import ResolvedModels
-from pipeline.reader import ImageReadError, read_image
+from pipeline.errors import one_line
+from pipeline.reader import read_image
 from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
 from pipeline.timing import take_stage_times, timed
 
@@ -70,11 +71,6 @@ def _read(image: ImageRef) -> object:
     return read_image(Path(image.path), image.page, max_pixels=_slot.max_pixels)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or exc.__class__.__name__
-    return text if isinstance(exc, ImageReadError) else f"{exc.__class__.__name__}: {text}"[:500]
-
-
 def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
     """Read one page and find its text regions; a bad image becomes an error result.
     `wide`: the other workers are idle, so detect with every core's threads."""
@@ -83,7 +79,7 @@ def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
         pixels = _read(image)
         regions = engine.detect(pixels, wide=wide)  # type: ignore[arg-type]
     except Exception as exc:  # one bad image must not end the run
-        return DetectResult(image.index, error=_one_line(exc), times=take_stage_times())
+        return DetectResult(image.index, error=one_line(exc), times=take_stage_times())
     return DetectResult(
         image.index,
         boxes=[box for box, _ in regions],

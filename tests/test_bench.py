@@ -25,7 +25,7 @@ from pipeline.bench import (
     recommendation,
 )
 from pipeline.cli import EXIT_OK, EXIT_USAGE, main
-from pipeline.config import ConfigError
+from pipeline.errors import ConfigError
 
 TEXTS = {"a.png#0": ["hello world"], "b.png#0": ["second page", "two lines"]}
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from pipeline.config import DEFAULT_CONFIG_PATH, Config, load_config
+from pipeline.errors import ConfigError
 
 
 def test_default_yaml_matches_the_built_in_defaults() -> None:

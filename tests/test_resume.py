@@ -10,7 +10,8 @@ import pytest
 
 from pipeline.engine import Recognized
 from pipeline.records import Record, error_record, ok_record
-from pipeline.resume import ResumeError, completed_pages
+from pipeline.errors import ResumeError
+from pipeline.resume import completed_pages
 from pipeline.tasks import ImageRef
 from pipeline.writer import OrderedWriter, open_sink
 
