@@ -1,28 +1,11 @@
-"""The output record of one page (the output contract in DESIGN.md section 2)."""
+"""Building the output record of one page (the output contract in DESIGN.md section 2)."""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from pipeline.errors import one_line
+from pipeline.tasks import Box, ImageRef, Line, Recognized, Record
 
-from pipeline.engine import Box, Recognized
-from pipeline.tasks import ImageRef
-
-__all__ = ["Line", "Record", "error_record", "ok_record"]
-
-
-class Line(TypedDict):
-    text: str
-    score: float
-    box: Box
-
-
-class Record(TypedDict):
-    image: str
-    page: int
-    status: str
-    text: str
-    lines: list[Line]
-    error: str | None
+__all__ = ["error_record", "ok_record"]
 
 
 def ok_record(image: ImageRef, boxes: list[Box], recognized: list[Recognized], score_threshold: float) -> Record:
@@ -43,5 +26,5 @@ def ok_record(image: ImageRef, boxes: list[Box], recognized: list[Recognized], s
 
 
 def error_record(image: ImageRef, reason: str) -> Record:
-    one_line: Any = " ".join(reason.split())
-    return {"image": image.rel, "page": image.page, "status": "error", "text": "", "lines": [], "error": one_line}
+    return {"image": image.rel, "page": image.page, "status": "error", "text": "", "lines": [],
+            "error": one_line(reason)}

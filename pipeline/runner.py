@@ -21,9 +21,8 @@ from pipeline.errors import Interrupted
 from pipeline.executors import WorkerPool, worker_count
 from pipeline.inputs import discover
 from pipeline.models import resolve_models
-from pipeline.records import Record
+from pipeline.tasks import ImageRef, Record
 from pipeline.scheduler import Scheduler
-from pipeline.tasks import ImageRef
 from pipeline.timing import StageTimes, take_stage_times
 from pipeline.writer import OrderedWriter, Sink, open_sink
 from pipeline.resume import completed_pages

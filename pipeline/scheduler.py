@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from pipeline.config import Config
-from pipeline.engine import Box, Recognized
-from pipeline.errors import RunFailed
+from pipeline.errors import RunFailed, one_line
 from pipeline.executors import WorkerPool
-from pipeline.records import Record, error_record, ok_record
-from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
+from pipeline.records import error_record, ok_record
+from pipeline.tasks import Box, DetectResult, ImageRef, Recognized, RecognizeResult, RecognizeTask, Record
 from pipeline.timing import StageTimes
 from pipeline.worker import run_detect, run_recognize
 
@@ -115,7 +114,7 @@ class Scheduler:
                 except BrokenExecutor:
                     crashed.append(task)
                 except Exception as exc:  # an engine error on this page only
-                    self._fail(task.page, f"{exc.__class__.__name__}: {' '.join(str(exc).split())}"[:500])
+                    self._fail(task.page, one_line(exc))
                 else:
                     self._handle(result)
             if crashed:

@@ -28,7 +28,8 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import IO, Callable, Iterable, Iterator, Protocol
 
-from pipeline.records import Record
+from pipeline.filetypes import is_multi_page
+from pipeline.tasks import Record
 from pipeline.timing import timed
 
 __all__ = [
@@ -53,9 +54,6 @@ CSV_COLUMNS = ("image", "page", "status", "text", "error", "lines")
 ERRORS_TSV = "errors.tsv"
 ERRORS_TSV_COLUMNS = ("image", "page", "error")
 
-# Formats whose pages are numbered: their .txt names always carry the page, even page 0, so that a
-# one-page TIFF and a later multi-page version of it name their pages alike.
-_MULTI_PAGE_SUFFIXES = (".tif", ".tiff")
 _PAGE_SUFFIX = re.compile(r"\.page[0-9]+\Z")
 # Temporary files are hidden, short (a long input name must not push them over NAME_MAX) and never
 # end in ".txt", so they cannot be mistaken for, or collide with, an output.
@@ -200,7 +198,8 @@ def txt_relpath(image: str, page: int) -> str:
 
     `sub/a.png` -> `sub/a.png.txt` (the extension stays, so `a.png` and `a.jpg` don't collide).
     A `.pageNNNN` suffix (the record's 0-based page index, 4 digits or more) is added when the source
-    is a multi-page format (.tif/.tiff, any case), when page > 0, or when the source name itself
+    is a multi-page format (`pipeline.filetypes`; so a one-page TIFF and a later multi-page version
+    of it name their pages alike), when page > 0, or when the source name itself
     already ends in `.page<digits>`: `scan.tif` page 0 -> `scan.tif.page0000.txt`. That last rule
     makes the mapping one-to-one, so `pipeline.resume` can read (image, page) back from a name.
     """
@@ -208,7 +207,7 @@ def txt_relpath(image: str, page: int) -> str:
         raise ValueError(f"page must be a non-negative integer, got {page!r}")
     parts = _safe_parts(image)
     name = parts[-1]
-    if page > 0 or name.lower().endswith(_MULTI_PAGE_SUFFIXES) or _PAGE_SUFFIX.search(name):
+    if page > 0 or is_multi_page(name) or _PAGE_SUFFIX.search(name):
         name += f".page{page:04d}"
     parts[-1] = name + ".txt"
     return "/".join(parts)

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine import Recognized
-from pipeline.records import Record, error_record, ok_record
+from pipeline.tasks import ImageRef, Recognized, Record
+from pipeline.records import error_record, ok_record
 from pipeline.errors import ResumeError
 from pipeline.resume import completed_pages
-from pipeline.tasks import ImageRef
 from pipeline.writer import OrderedWriter, open_sink
 
 FILE_FORMATS = ("jsonl", "csv")

@@ -11,10 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.engine import Recognized
-from pipeline.records import Record, error_record, ok_record
+from pipeline.tasks import ImageRef, Recognized, Record
+from pipeline.records import error_record, ok_record
 from pipeline.resume import _page_of_txt, completed_pages
-from pipeline.tasks import ImageRef
 from pipeline.writer import (
     CSV_COLUMNS,
     CsvSink,
