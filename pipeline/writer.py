@@ -4,9 +4,9 @@ and the sinks it writes through (jsonl, csv, txt).
 Work completes out of order; `OrderedWriter.put(position, record)` holds early arrivals until every
 record before them is written. Each record is written whole and flushed under the lock, so a
 reader (or a crash) never sees half of one, except as a torn last record, which
-`pipeline.resume.completed_pages` repairs.
+`pipeline.formats.completed_pages` repairs.
 
-Formats (choose with `open_sink`):
+Sinks (registered, with their default output names, in `pipeline.formats`):
 
 * ``jsonl``: `output` is a file; one JSON object per line (DESIGN.md section 2).
 * ``csv``: `output` is a file; columns `image,page,status,text,error,lines` (`lines` holds the JSON of
@@ -26,7 +26,7 @@ import signal
 import threading
 from pathlib import Path
 from contextlib import contextmanager
-from typing import IO, Callable, Iterable, Iterator, Protocol
+from typing import IO, Iterable, Iterator, Protocol
 
 from pipeline.filetypes import is_multi_page
 from pipeline.tasks import Record
@@ -36,7 +36,6 @@ __all__ = [
     "CSV_COLUMNS",
     "ERRORS_TSV",
     "ERRORS_TSV_COLUMNS",
-    "FORMATS",
     "CsvSink",
     "JsonlSink",
     "OrderedWriter",
@@ -45,7 +44,6 @@ __all__ = [
     "atomic_write",
     "escape_tsv",
     "is_temp_name",
-    "open_sink",
     "txt_relpath",
     "unescape_tsv",
 ]
@@ -150,30 +148,6 @@ class TxtSink:
 
     def close(self) -> None:
         self._errors.close()
-
-
-_SINKS: dict[str, Callable[[Path, bool], Sink]] = {
-    "jsonl": JsonlSink,
-    "csv": CsvSink,
-    "txt": TxtSink,
-}
-FORMATS = tuple(_SINKS)
-
-
-def open_sink(fmt: str, output: Path, append: bool) -> Sink:
-    """The sink for `fmt` ("jsonl", "csv": `output` is a file; "txt": `output` is a folder).
-
-    `append=True` continues an existing output (after `pipeline.resume.completed_pages` has repaired
-    it); `append=False` starts it afresh. Example::
-
-        with OrderedWriter(open_sink("csv", Path("results.csv"), append=False)) as writer:
-            writer.put(0, record)
-    """
-    try:
-        factory = _SINKS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})") from None
-    return factory(Path(output), append)
 
 
 def _safe_parts(image: str) -> list[str]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import EXIT_FAILED_IMAGES, EXIT_OK, EXIT_USAGE, main
+from pipeline.cli import main
+from pipeline.errors import ExitCode
 from pipeline.config import Config
 from pipeline.engine import OcrEngine
 from pipeline.inputs import discover
@@ -79,7 +80,7 @@ def test_bad_files_become_error_records_and_the_run_goes_on(tmp_path: Path, bad_
                                                             reference_texts: dict[tuple[str, int], list[str]]) -> None:
     out = tmp_path / "out.jsonl"
     code = main(["run", str(bad_folder), "-o", str(out), "--workers", "2", "--quiet"])
-    assert code == EXIT_FAILED_IMAGES
+    assert code == ExitCode.IMAGES_FAILED
     records = {r["image"]: r for r in _records(out)}
     assert set(records) == {"corrupt.png", "empty.jpg", "good_ui.png", "good_通知.png", "notes.png"}
     for bad in ("corrupt.png", "empty.jpg", "notes.png"):
@@ -92,13 +93,13 @@ def test_bad_files_become_error_records_and_the_run_goes_on(tmp_path: Path, bad_
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("detection:\n  box_thresh: 7\n", encoding="utf-8")
-    assert main(["run", str(SAMPLES), "-c", str(bad), "-o", str(tmp_path / "x.jsonl")]) == EXIT_USAGE
+    assert main(["run", str(SAMPLES), "-c", str(bad), "-o", str(tmp_path / "x.jsonl")]) == ExitCode.USAGE
     assert "detection.box_thresh" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["run", str(SAMPLES), "--workers", "0"])
-    assert exit_info.value.code == EXIT_USAGE
+    assert exit_info.value.code == ExitCode.USAGE
     out = tmp_path / "one.jsonl"
-    assert main(["run", str(SAMPLES / "screenshot_ui.png"), "-o", str(out), "-w", "1", "-q"]) == EXIT_OK
+    assert main(["run", str(SAMPLES / "screenshot_ui.png"), "-o", str(out), "-w", "1", "-q"]) == ExitCode.OK
     err = capsys.readouterr().err
     assert "1 images: 1 ok, 0 failed" in err and "recognize" in err
 
@@ -107,7 +108,7 @@ def test_module_entry_point_runs_as_a_script(tmp_path: Path) -> None:
     out = tmp_path / "r.jsonl"
     done = subprocess.run([sys.executable, "-m", "pipeline", "run", str(SAMPLES / "sign_mixed.jpg"), "-o", str(out),
                            "--workers", "1"], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == EXIT_OK, done.stderr
+    assert done.returncode == ExitCode.OK, done.stderr
     assert "img" in done.stderr  # the tqdm progress bar
     assert _records(out)[0]["image"] == "sign_mixed.jpg" and "EXIT" in _records(out)[0]["text"]
 
@@ -142,13 +143,13 @@ def test_txt_and_csv_formats_through_the_command_line(tmp_path: Path,
 
     inputs = [str(SAMPLES / "通知_zh.png"), str(SAMPLES / "scans")]
     folder = tmp_path / "txt"
-    assert main(["run", *inputs, "-o", str(folder), "--format", "txt", "-w", "2", "-q"]) == EXIT_OK
+    assert main(["run", *inputs, "-o", str(folder), "--format", "txt", "-w", "2", "-q"]) == ExitCode.OK
     assert (folder / "通知_zh.png.txt").read_text(encoding="utf-8") == "\n".join(reference_texts[("通知_zh.png", 0)]) + "\n"
     for page in (0, 1):
         text = (folder / "scans" / f"multipage.tif.page{page:04d}.txt").read_text(encoding="utf-8")
         assert text == "\n".join(reference_texts[("scans/multipage.tif", page)]) + "\n"
     table = tmp_path / "out.csv"
-    assert main(["run", *inputs, "-o", str(table), "--format", "csv", "-w", "2", "-q"]) == EXIT_OK
+    assert main(["run", *inputs, "-o", str(table), "--format", "csv", "-w", "2", "-q"]) == ExitCode.OK
     with table.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["image"], r["page"], r["status"]) for r in rows] == [
