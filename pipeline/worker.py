@@ -3,26 +3,35 @@
 The engine lives in a module-level slot set by the initializer (`ProcessPoolExecutor` throws the
 initializer's return value away). The slot is thread-local, so the thread-pool backend gets one
 engine per thread, as PaddleOCR engines are not thread-safe.
+
+The engine is `pipeline.engine.OcrEngine` unless the environment variable `PIPELINE_ENGINE` names
+another class as `module:Class` (built with the same arguments, with the `pipeline.tasks.Engine`
+methods): tests use it to run the scheduler, the pools and the writer on a fast fake engine.
+Spawned workers inherit the variable.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import threading
 from pathlib import Path
+from typing import Callable
 
 from pipeline.config import Config
 from pipeline.engine import OcrEngine
 from pipeline.models import ResolvedModels
 from pipeline.errors import one_line
 from pipeline.reader import read_image
-from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
+from pipeline.tasks import DetectResult, Engine, ImageRef, RecognizeResult, RecognizeTask
 from pipeline.timing import take_stage_times, timed
 
-__all__ = ["current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
+__all__ = ["ENGINE_ENV", "current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
+
+ENGINE_ENV = "PIPELINE_ENGINE"
 
 _slot = threading.local()  # this worker's engine and read limit
 
@@ -45,7 +54,7 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         # Ctrl-C goes to the whole process group; the parent alone decides how to stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent(parent)
-    engine = OcrEngine(config, models)
+    engine = _engine_class()(config, models)
     if config.engine.warmup:
         engine.warm_up()
         take_stage_times()  # warm-up is not part of any image's time
@@ -53,7 +62,15 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
     _slot.max_pixels = config.limits.max_image_pixels
 
 
-def current_engine() -> OcrEngine:
+def _engine_class() -> Callable[[Config, ResolvedModels], Engine]:
+    spec = os.environ.get(ENGINE_ENV)
+    if not spec:
+        return OcrEngine
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def current_engine() -> Engine:
     engine = getattr(_slot, "engine", None)
     if engine is None:
         raise RuntimeError("no OCR engine in this worker: init_worker did not run here")

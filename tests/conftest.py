@@ -61,3 +61,14 @@ def bad_folder(tmp_path: Path) -> Path:
     (folder / "empty.jpg").write_bytes(b"")
     (folder / "notes.png").write_text("this is not an image\n", encoding="utf-8")
     return folder
+
+
+@pytest.fixture()
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Workers of this test build `tests/fake_engine.FakeEngine` instead of PaddleOCR."""
+    from fake_engine import ENGINE
+
+    from pipeline.worker import ENGINE_ENV
+
+    monkeypatch.setenv(ENGINE_ENV, ENGINE)
+    return ENGINE
