@@ -11,7 +11,7 @@ from pipeline.config import Config
 from pipeline.engine import cap_native_threads
 from pipeline.models import ResolvedModels
 
-__all__ = ["reference_lines", "reference_ocr"]
+__all__ = ["reference_lines", "reference_ocr", "reference_pages"]
 
 
 def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
@@ -44,3 +44,9 @@ def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
 
 def reference_lines(ocr: Any, pixels: np.ndarray) -> list[str]:
     return [str(text) for text in ocr.predict(pixels)[0]["rec_texts"]]
+
+
+def reference_pages(ocr: Any, path: str) -> list[list[str]]:
+    """The lines of every page of the file at `path`, read by PaddleOCR's own loader (not
+    `pipeline.reader`), so a reader bug cannot hide on both sides of a comparison."""
+    return [[str(text) for text in page["rec_texts"]] for page in ocr.predict(path)]

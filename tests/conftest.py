@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.config import Config, load_config
 from pipeline.engine import cap_native_threads
+from pipeline.filetypes import IMAGE_EXTENSIONS
 from pipeline.models import ResolvedModels, resolve_models
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,16 +38,16 @@ def models(config: Config) -> ResolvedModels:
 
 @pytest.fixture(scope="session")
 def reference_texts(config: Config, models: ResolvedModels) -> dict[tuple[str, int], list[str]]:
-    """(relative path, page) -> lines, from PaddleOCR's own pipeline in this process."""
-    from pipeline.inputs import discover
-    from pipeline.reader import read_image
-    from pipeline.reference import reference_lines, reference_ocr
+    """(relative path, page) -> lines, from PaddleOCR's own pipeline in this process, which reads
+    the files itself (its own image and TIFF loaders, not the pipeline's reader)."""
+    from pipeline.reference import reference_ocr, reference_pages
 
     ocr = reference_ocr(config, models, threads=1)
-    return {
-        (image.rel, image.page): reference_lines(ocr, read_image(Path(image.path), image.page))
-        for image in discover([SAMPLES]).images
-    }
+    texts = {}
+    for path in sorted(p for p in SAMPLES.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS):
+        for page, lines in enumerate(reference_pages(ocr, str(path))):
+            texts[(path.relative_to(SAMPLES).as_posix(), page)] = lines
+    return texts
 
 
 @pytest.fixture()
