@@ -68,3 +68,11 @@ def test_a_wheel_install_runs_on_the_packaged_config(tmp_path: Path) -> None:
     assert any(r["image"] == "sign_mixed.jpg" and "EXIT" in r["text"] for r in records)
     printed = _check([str(script), "config"], cwd=elsewhere, env=env).stdout
     assert printed == (REPO / "pipeline" / "default.yaml").read_text(encoding="utf-8")
+
+
+def test_the_types_that_cross_to_the_workers_import_nothing_heavy() -> None:
+    heavy = ("numpy", "cv2", "PIL", "paddle", "paddlex", "paddleocr")
+    code = ("import sys, pipeline.tasks, pipeline.records, pipeline.formats, pipeline.errors, pipeline.config; "
+            f"print([m for m in {heavy!r} if m in sys.modules])")
+    done = _check([sys.executable, "-c", code], cwd=REPO)
+    assert done.stdout.strip() == "[]"
