@@ -24,6 +24,7 @@ import yaml
 
 from pipeline.errors import ConfigError
 from pipeline.formats import FORMATS
+from pipeline.runtimes import RUNTIMES
 
 __all__ = [
     "Config",
@@ -95,6 +96,7 @@ class RecognitionConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    runtime: str
     device: str
     enable_mkldnn: bool
     mkldnn_cache_capacity: int
@@ -140,6 +142,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "format": tuple(FORMATS),
     "detection.limit_type": ("min", "max"),
     "engine.device": ("cpu", "gpu"),
+    "engine.runtime": tuple(RUNTIMES),
     "models.detection.source": ("embedded", "local", "official"),
     "models.recognition.source": ("embedded", "local", "official"),
 }
