@@ -1,19 +1,21 @@
 """The scheduler, the worker pools and the writer on the fake engine (`tests/fake_engine.py`):
 many pages, split into recognition chunks over the workers, come out whole and in input order,
-through every backend and every output format. The real engine's end-to-end tests are in
-test_pipeline.py."""
+through every backend and every output format, and a page that kills or hangs its worker is
+isolated. The real engine's end-to-end tests are in test_pipeline.py and test_faults.py."""
 
 from __future__ import annotations
 
 import inspect
 import json
 import random
+import sys
 from pathlib import Path
 
 import cv2
 import pytest
 from PIL import Image
 
+import faults
 from fake_engine import FakeEngine, draw_page
 from pipeline.cli import main
 from pipeline.config import load_config
@@ -98,3 +100,22 @@ def test_a_configs_format_alone_picks_its_default_output_name(tmp_path: Path, fa
     assert completed_pages(output, fmt) == set(expected)
     # Run again: everything is there already, nothing is redone.
     assert main(["run", str(folder), "-c", "my.yaml", "-w", "2", "-q"]) == ExitCode.OK
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL fault injection is POSIX-only")
+@pytest.mark.parametrize(("name", "why"), [("p05_CRASH.png", "worker process died"), ("p06_HANG.png", "timed out")])
+def test_a_page_that_kills_or_hangs_its_worker_is_isolated(tmp_path: Path, fake_engine: str, name: str, why: str,
+                                                           pages: tuple[Path, dict[tuple[str, int], list[str] | None]]) -> None:
+    folder, expected = pages
+    cv2.imwrite(str(folder / name), draw_page([50, 60], HEIGHT))
+    out = tmp_path / "out.jsonl"
+    config = load_config(None, {"workers": 2, "recognition.max_regions_per_task": 2, "output": str(out),
+                                "limits.task_timeout": 3})
+    summary = run([folder], config, backend=faults.install(), quiet=True)
+    records = {(r["image"], r["page"]): r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert set(records) == set(expected) | {(name, 0)}
+    assert records[(name, 0)]["status"] == "error" and why in records[(name, 0)]["error"]
+    for key, want in expected.items():
+        if want is not None:
+            assert [line["text"] for line in records[key]["lines"]] == want, key
+    assert summary.failed == 2 and summary.restarts >= 1
