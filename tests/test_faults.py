@@ -160,6 +160,7 @@ def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path
     shutil.copy(Path(models.recognition.dir) / "inference.yml", broken / "inference.yml")  # type: ignore[arg-type]
     (broken / "inference.pdmodel").write_bytes(b"not a model")
     (broken / "inference.pdiparams").write_bytes(b"not weights")
+    (broken / "inference.onnx").write_bytes(b"not a model")  # what the onnxruntime runtime loads
     config_file = tmp_path / "broken.yaml"
     config_file.write_text(
         f"models:\n  recognition:\n    source: local\n    name: PP-OCRv4_mobile_rec\n    dir: '{broken.as_posix()}'\n",
