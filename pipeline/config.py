@@ -31,6 +31,7 @@ __all__ = [
     "DetectionConfig",
     "EngineConfig",
     "LimitsConfig",
+    "PdfConfig",
     "ModelConfig",
     "ModelsConfig",
     "RecognitionConfig",
@@ -104,6 +105,13 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
+class PdfConfig:
+    dpi: int
+    text_layer: str
+    max_pages: int
+
+
+@dataclass(frozen=True)
 class LimitsConfig:
     max_image_pixels: int
     task_timeout: float
@@ -120,6 +128,7 @@ class Config:
     detection: DetectionConfig
     recognition: RecognitionConfig
     engine: EngineConfig
+    pdf: PdfConfig
     limits: LimitsConfig
 
     def resolved_workers(self) -> int:
@@ -143,6 +152,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "detection.limit_type": ("min", "max"),
     "engine.device": ("cpu", "gpu"),
     "engine.runtime": tuple(RUNTIMES),
+    "pdf.text_layer": ("ocr", "keep", "skip"),
     "models.detection.source": ("embedded", "local", "official"),
     "models.recognition.source": ("embedded", "local", "official"),
 }

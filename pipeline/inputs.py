@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline.errors import ImageReadError
-from pipeline.filetypes import IMAGE_EXTENSIONS, is_multi_page
+from pipeline.filetypes import INPUT_EXTENSIONS, is_multi_page, is_pdf
+from pipeline.pdfpages import count_pdf_pages
 from pipeline.reader import count_pages
 from pipeline.tasks import ImageRef
 
@@ -45,12 +46,23 @@ def _walk(folder: Path, warnings: list[str]) -> Iterable[Path]:
         seen.add(real)
         dirnames.sort()
         for name in sorted(filenames):
-            if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
+            if Path(name).suffix.lower() in INPUT_EXTENSIONS:
                 yield Path(dirpath) / name
 
 
-def discover(inputs: Iterable[str | Path]) -> Discovery:
-    """Every page of every image under `inputs`.
+def _page_count(path: Path, max_pdf_pages: int | None) -> int:
+    """Pages to make tasks for; 1 for a file that cannot be counted (its worker's read reports why,
+    as an error record: an unreadable PDF, or one with more than `max_pdf_pages`)."""
+    try:
+        if is_pdf(path.name):
+            return count_pdf_pages(path, max_pdf_pages)
+        return count_pages(path) if is_multi_page(path.name) else 1
+    except ImageReadError:
+        return 1
+
+
+def discover(inputs: Iterable[str | Path], max_pdf_pages: int | None = None) -> Discovery:
+    """Every page of every image and PDF under `inputs`.
 
     Output paths are relative to the input folder (or, for several inputs, to their common parent).
     """
@@ -74,12 +86,7 @@ def discover(inputs: Iterable[str | Path]) -> Discovery:
         if key in seen:
             continue
         seen.add(key)
-        pages = 1
-        if is_multi_page(path.name):
-            try:
-                pages = count_pages(path)
-            except ImageReadError:
-                pages = 1  # the worker's read reports the reason in the record
+        pages = _page_count(path, max_pdf_pages)
         rel = _relative(path, base)
         for page in range(pages):
             found.images.append(ImageRef(len(found.images), str(path), rel, page))

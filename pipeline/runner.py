@@ -135,7 +135,7 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     An existing output is resumed (its complete records are kept and their pages skipped)
     unless `overwrite` is set.
     """
-    found = discover(inputs)
+    found = discover(inputs, max_pdf_pages=config.pdf.max_pages)
     resolve_models(config.models, config.engine.runtime)  # a bad model config fails here, before the output is touched
     output = Path(config.output)
     done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)

@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 from pipeline.config import Config
 from pipeline.errors import RunFailed, one_line
 from pipeline.executors import WorkerPool
-from pipeline.records import error_record, ok_record
+from pipeline.records import error_record, lines_record, ok_record
 from pipeline.tasks import Box, DetectResult, ImageRef, Recognized, RecognizeResult, RecognizeTask, Record
 from pipeline.timing import StageTimes
 from pipeline.worker import run_detect, run_recognize
@@ -62,6 +62,7 @@ class _OpenPage:
     boxes: list[Box]
     lines: list[Recognized | None]
     chunks_left: int
+    text_from: str | None
 
 
 @dataclass
@@ -167,12 +168,15 @@ class Scheduler:
         if result.error is not None:
             self._fail(result.index, result.error)
             return
+        if result.embedded is not None:  # a PDF page's own text layer: nothing to recognize
+            self._close(image, lines_record(image, result.embedded, result.text_from))
+            return
         count = len(result.boxes)
         if count == 0:
-            self._close(image, ok_record(image, [], [], self._config.recognition.score_threshold))
+            self._close(image, ok_record(image, [], [], self._config.recognition.score_threshold, result.text_from))
             return
         ranges = chunk_ranges(count, self._pool.workers, self._config.recognition.max_regions_per_task)
-        self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges))
+        self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges), result.text_from)
         for start, stop in ranges:
             self._ready.append(_Task(RecognizeTask(result.index, start, result.crops[start:stop])))
 
@@ -184,7 +188,7 @@ class Scheduler:
             del self._open[result.index]
             lines = [line if line is not None else Recognized("", 0.0) for line in page.lines]
             self.tally.regions += len(lines)
-            record = ok_record(page.image, page.boxes, lines, self._config.recognition.score_threshold)
+            record = ok_record(page.image, page.boxes, lines, self._config.recognition.score_threshold, page.text_from)
             self._close(page.image, record)
 
     def _fail(self, index: int, reason: str) -> None:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol, TypedDict
 from pipeline.timing import StageTimes
 
 if TYPE_CHECKING:
+    from typing import NotRequired  # Python 3.11+; only read by type checkers here
+
     import numpy as np
 
 __all__ = [
@@ -67,6 +69,10 @@ class DetectResult:
     crops: list[np.ndarray] = field(default_factory=list)
     error: str | None = None
     times: StageTimes = field(default_factory=dict)
+    # PDF pages only: where the text comes from (ocr | embedded | skipped), and for `embedded` the
+    # lines of the page's own text layer (then there is nothing to recognize).
+    text_from: str | None = None
+    embedded: list[Line] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,3 +105,4 @@ class Record(TypedDict):
     text: str
     lines: list[Line]
     error: str | None
+    text_from: NotRequired[str]  # PDF pages only: ocr | embedded | skipped (pdf.text_layer)

@@ -18,10 +18,13 @@ import multiprocessing.connection
 import os
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from pipeline.config import Config
+from pipeline.config import Config, PdfConfig
+from pipeline.filetypes import is_pdf
+from pipeline.pdfpages import embedded_lines, render_page
 from pipeline.engine import OcrEngine
 from pipeline.models import ResolvedModels
 from pipeline.errors import one_line
@@ -60,6 +63,7 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         take_stage_times()  # warm-up is not part of any image's time
     _slot.engine = engine
     _slot.max_pixels = config.limits.max_image_pixels
+    _slot.pdf = config.pdf
 
 
 def _engine_class() -> Callable[[Config, ResolvedModels], Engine]:
@@ -85,7 +89,24 @@ def ping() -> int:
 
 @timed("read")
 def _read(image: ImageRef) -> object:
+    if is_pdf(image.path):
+        pdf: PdfConfig = _slot.pdf
+        return render_page(Path(image.path), image.page, pdf.dpi, _slot.max_pixels, pdf.max_pages)
     return read_image(Path(image.path), image.page, max_pixels=_slot.max_pixels)
+
+
+@timed("read")
+def _text_layer(image: ImageRef) -> DetectResult | None:
+    """For a PDF page with a text layer and `pdf.text_layer` keep or skip: its result, without OCR."""
+    pdf: PdfConfig = _slot.pdf
+    if not is_pdf(image.path) or pdf.text_layer == "ocr":
+        return None
+    lines = embedded_lines(Path(image.path), image.page, pdf.dpi, _slot.max_pixels, pdf.max_pages)
+    if not lines:
+        return None  # a scanned page: OCR it
+    if pdf.text_layer == "skip":
+        return DetectResult(image.index, text_from="skipped", embedded=[])
+    return DetectResult(image.index, text_from="embedded", embedded=lines)
 
 
 def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
@@ -93,6 +114,9 @@ def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
     `wide`: the other workers are idle, so detect with every core's threads."""
     engine = current_engine()
     try:
+        kept = _text_layer(image)
+        if kept is not None:
+            return replace(kept, times=take_stage_times())
         pixels = _read(image)
         regions = engine.detect(pixels, wide=wide)  # type: ignore[arg-type]
     except Exception as exc:  # one bad image must not end the run
@@ -102,6 +126,7 @@ def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
         boxes=[box for box, _ in regions],
         crops=[crop for _, crop in regions],
         times=take_stage_times(),
+        text_from="ocr" if is_pdf(image.path) else None,
     )
 
 
