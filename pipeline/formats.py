@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from pipeline.resume import PageKey, read_csv, read_jsonl, read_txt
+from pipeline.hocr import HocrSink
+from pipeline.resume import PageKey, read_csv, read_jsonl, read_page_files, read_txt
 from pipeline.writer import CsvSink, JsonlSink, Sink, TxtSink
+
+if TYPE_CHECKING:
+    from pipeline.sources import SinkContext
 
 __all__ = ["FORMATS", "OutputFormat", "completed_pages", "open_sink", "output_format"]
 
@@ -27,19 +31,26 @@ __all__ = ["FORMATS", "OutputFormat", "completed_pages", "open_sink", "output_fo
 class OutputFormat:
     name: str
     default_output: str  # used when neither -o nor the config's `output` names one
-    sink: Callable[[Path, bool], Sink]  # (output, append) -> an open sink
+    sink: Callable[[Path, bool, SinkContext | None], Sink]  # (output, append, the run's inputs) -> an open sink
     completed: Callable[[Path, bool], set[PageKey]]  # (existing output, retry_errors) -> pages done
+
+
+def _records_only(cls: Callable[[Path, bool], Sink]) -> Callable[[Path, bool, SinkContext | None], Sink]:
+    """A sink that needs nothing but the records."""
+    return lambda output, append, _context: cls(output, append)
 
 
 FORMATS: dict[str, OutputFormat] = {
     fmt.name: fmt
     for fmt in (
         # One JSON object per line (DESIGN.md section 2).
-        OutputFormat("jsonl", "results.jsonl", JsonlSink, read_jsonl),
+        OutputFormat("jsonl", "results.jsonl", _records_only(JsonlSink), read_jsonl),
         # The same fields as columns; `lines` holds the JSON of the lines list.
-        OutputFormat("csv", "results.csv", CsvSink, read_csv),
+        OutputFormat("csv", "results.csv", _records_only(CsvSink), read_csv),
         # A folder mirroring the input tree, one .txt per page, and errors.tsv.
-        OutputFormat("txt", "results", TxtSink, read_txt),
+        OutputFormat("txt", "results", _records_only(TxtSink), read_txt),
+        # The same, one hOCR file per page (line boxes and confidences).
+        OutputFormat("hocr", "results-hocr", HocrSink, read_page_files(".hocr")),
     )
 }
 
@@ -51,10 +62,11 @@ def output_format(name: str) -> OutputFormat:
         raise ValueError(f"unknown output format {name!r} (known: {', '.join(FORMATS)})") from None
 
 
-def open_sink(fmt: str, output: Path, append: bool) -> Sink:
+def open_sink(fmt: str, output: Path, append: bool, context: SinkContext | None = None) -> Sink:
     """The sink for `fmt` writing to `output` (a file, or a folder for txt). `append=True` continues
-    an existing output (after `completed_pages` has repaired it); `append=False` starts afresh."""
-    return output_format(fmt).sink(Path(output), append)
+    an existing output (after `completed_pages` has repaired it); `append=False` starts afresh.
+    `context` (`pipeline.sources.sink_context`) tells the hocr and pdf sinks where the input files are."""
+    return output_format(fmt).sink(Path(output), append, context)
 
 
 def completed_pages(output: Path, fmt: str, retry_errors: bool = False) -> set[PageKey]:

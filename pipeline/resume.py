@@ -31,11 +31,11 @@ from pipeline.writer import (
     ERRORS_TSV_COLUMNS,
     atomic_write,
     is_temp_name,
-    txt_relpath,
+    page_relpath,
     unescape_tsv,
 )
 
-__all__ = ["PageKey", "read_csv", "read_jsonl", "read_txt"]
+__all__ = ["PageKey", "read_csv", "read_errors_tsv", "read_jsonl", "read_page_files", "read_txt"]
 
 log = logging.getLogger(__name__)
 
@@ -292,10 +292,10 @@ def _read_file(scanner: Callable[[Path, BinaryIO, int], _Scan]) -> Callable[[Pat
     return read
 
 
-def _page_of_txt(relpath: str) -> PageKey | None:
+def _page_of_txt(relpath: str, suffix: str = ".txt") -> PageKey | None:
     """The (image, page) whose output is `relpath` (relative, forward slashes), or None if no page's
-    output has that name. Inverts `txt_relpath`, which is one-to-one."""
-    stem = relpath[: -len(".txt")]
+    output has that name. Inverts `page_relpath`, which is one-to-one."""
+    stem = relpath[: -len(suffix)]
     folder, _, name = stem.rpartition("/")
     base, dot, page = name.rpartition(".page")
     candidates = [(stem, 0)]
@@ -303,34 +303,48 @@ def _page_of_txt(relpath: str) -> PageKey | None:
         candidates.insert(0, (f"{folder}/{base}" if folder else base, int(page)))
     for image, number in candidates:
         try:
-            if txt_relpath(image, number) == relpath:
+            if page_relpath(image, number, suffix) == relpath:
                 return image, number
         except ValueError:
             pass
     return None
 
 
-def _read_txt(root: Path, retry_errors: bool) -> set[PageKey]:
-    if not root.is_dir():
-        raise ResumeError(f"{root} is a file; the txt format writes into a folder")
-    done: set[PageKey] = set()
+def read_errors_tsv(root: Path, retry_errors: bool) -> set[PageKey]:
+    """The pages listed in `root/errors.tsv` (none if it is missing), after repairing its tail."""
+    errors = root / ERRORS_TSV
+    return _read_file(_scan_errors_tsv)(errors, retry_errors) if errors.is_file() else set()
+
+
+def remove_temp_files(root: Path) -> None:
+    """Delete what an atomic write killed half way left behind under `root`."""
     for folder, _dirs, names in os.walk(root):
         for name in names:
-            path = Path(folder, name)
             if is_temp_name(name):
-                path.unlink(missing_ok=True)  # an unfinished write from a killed run
-            elif name.endswith(".txt"):
-                key = _page_of_txt(path.relative_to(root).as_posix())
-                if key is not None:
-                    done.add(key)
-    errors = root / ERRORS_TSV
-    if errors.is_file():
-        done |= _read_file(_scan_errors_tsv)(errors, retry_errors)
-    return done
+                Path(folder, name).unlink(missing_ok=True)
+
+
+def read_page_files(suffix: str) -> Callable[[Path, bool], set[PageKey]]:
+    """The reader of a folder of one file per page named by `page_relpath(image, page, suffix)`."""
+
+    def read(root: Path, retry_errors: bool) -> set[PageKey]:
+        if not root.is_dir():
+            raise ResumeError(f"{root} is a file; the {suffix.lstrip('.')} format writes into a folder")
+        remove_temp_files(root)
+        done: set[PageKey] = set()
+        for folder, _dirs, names in os.walk(root):
+            for name in names:
+                if name.endswith(suffix):
+                    key = _page_of_txt(Path(folder, name).relative_to(root).as_posix(), suffix)
+                    if key is not None:
+                        done.add(key)
+        return done | read_errors_tsv(root, retry_errors)
+
+    return read
 
 
 # The readers of the output formats (registered in `pipeline.formats`): (existing output,
 # retry_errors) -> the (image, page) keys it holds complete, after repairing a torn tail.
 read_jsonl = _read_file(_scan_jsonl)
 read_csv = _read_file(_scan_csv)
-read_txt = _read_txt
+read_txt = read_page_files(".txt")

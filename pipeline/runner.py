@@ -25,6 +25,7 @@ from pipeline.tasks import ImageRef, Record
 from pipeline.scheduler import Scheduler
 from pipeline.timing import StageTimes, take_stage_times
 from pipeline.formats import completed_pages, open_sink
+from pipeline.sources import sink_context
 from pipeline.writer import OrderedWriter
 
 __all__ = ["RunSummary", "process_images", "run"]
@@ -141,7 +142,8 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
     todo = [image for image in found.images if (image.rel, image.page) not in done]
     todo = [replace(image, index=position) for position, image in enumerate(todo)]
-    with _sigterm_as_interrupt(), OrderedWriter(open_sink(config.format, output, append=not overwrite)) as writer:
+    sink = open_sink(config.format, output, append=not overwrite, context=sink_context(todo, config))
+    with _sigterm_as_interrupt(), OrderedWriter(sink) as writer:
         if todo:
             try:
                 summary = process_images(todo, config, writer, backend=backend, quiet=quiet)

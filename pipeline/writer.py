@@ -39,11 +39,13 @@ __all__ = [
     "CsvSink",
     "JsonlSink",
     "OrderedWriter",
+    "PageFileSink",
     "Sink",
     "TxtSink",
     "atomic_write",
     "escape_tsv",
     "is_temp_name",
+    "page_relpath",
     "txt_relpath",
     "unescape_tsv",
 ]
@@ -107,18 +109,21 @@ class CsvSink:
         self._file.close()
 
 
-class TxtSink:
-    """One `.txt` per page under the folder `root`, mirroring the input tree (names: `txt_relpath`).
+class PageFileSink:
+    """One file per page under the folder `root`, mirroring the input tree (names: `page_relpath`
+    with the subclass's `suffix`; contents: its `render`).
 
-    An ok page's file holds its text and a final newline, and appears atomically (written under a
-    temporary name, fsynced, then renamed), so an existing .txt is always complete. A failed page
-    gets no .txt (a stale one from an earlier run is removed, so it cannot mask the failure) and a
-    row in `root/errors.tsv`: image, page, error, tab-separated, escaped by `escape_tsv`.
+    An ok page's file appears atomically (written under a temporary name, fsynced, then renamed),
+    so an existing one is always complete. A failed page gets no file (a stale one from an earlier
+    run is removed, so it cannot mask the failure) and a row in `root/errors.tsv`: image, page,
+    error, tab-separated, escaped by `escape_tsv`.
     """
+
+    suffix = ".txt"
 
     def __init__(self, root: Path, append: bool = False) -> None:
         if root.exists() and not root.is_dir():
-            raise NotADirectoryError(f"the txt format writes into a folder, but {root} is a file")
+            raise NotADirectoryError(f"the {self.suffix.lstrip('.')} format writes into a folder, but {root} is a file")
         root.mkdir(parents=True, exist_ok=True)
         self._root = root
         self._errors: IO[str] = open(root / ERRORS_TSV, "a" if append else "w", encoding="utf-8", newline="")
@@ -130,13 +135,17 @@ class TxtSink:
         return self._root
 
     def path_for(self, image: str, page: int) -> Path:
-        return self._root.joinpath(*txt_relpath(image, page).split("/"))
+        return self._root.joinpath(*page_relpath(image, page, self.suffix).split("/"))
+
+    def render(self, record: Record) -> bytes:
+        raise NotImplementedError
 
     def write(self, record: Record) -> None:
         final = self.path_for(record["image"], record["page"])  # ValueError for an escaping path
         if record["status"] == "ok":
+            content = self.render(record)
             final.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(final, [(record["text"] + "\n").encode("utf-8")])
+            atomic_write(final, [content])
         else:
             final.unlink(missing_ok=True)
             self._errors_row((record["image"], str(record["page"]), record["error"] or ""))
@@ -148,6 +157,15 @@ class TxtSink:
 
     def close(self) -> None:
         self._errors.close()
+
+
+class TxtSink(PageFileSink):
+    """One `.txt` per page: its text and a final newline."""
+
+    suffix = ".txt"
+
+    def render(self, record: Record) -> bytes:
+        return (record["text"] + "\n").encode("utf-8")
 
 
 def _safe_parts(image: str) -> list[str]:
@@ -168,7 +186,13 @@ def _safe_parts(image: str) -> list[str]:
 
 
 def txt_relpath(image: str, page: int) -> str:
-    """The .txt of one page, relative to the txt output folder, with forward slashes.
+    """The .txt of one page, relative to the txt output folder (see `page_relpath`)."""
+    return page_relpath(image, page, ".txt")
+
+
+def page_relpath(image: str, page: int, suffix: str) -> str:
+    """The file of one page (`suffix`: ".txt", ".hocr"), relative to the output folder, with forward
+    slashes.
 
     `sub/a.png` -> `sub/a.png.txt` (the extension stays, so `a.png` and `a.jpg` don't collide).
     A `.pageNNNN` suffix (the record's 0-based page index, 4 digits or more) is added when the source
@@ -183,7 +207,7 @@ def txt_relpath(image: str, page: int) -> str:
     name = parts[-1]
     if page > 0 or is_multi_page(name) or _PAGE_SUFFIX.search(name):
         name += f".page{page:04d}"
-    parts[-1] = name + ".txt"
+    parts[-1] = name + suffix
     return "/".join(parts)
 
 
