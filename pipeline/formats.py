@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from pipeline.hocr import HocrSink
+from pipeline.pdfsink import PdfSink, read_pdf_folder
 from pipeline.resume import PageKey, read_csv, read_jsonl, read_page_files, read_txt
 from pipeline.writer import CsvSink, JsonlSink, Sink, TxtSink
 
@@ -51,6 +52,8 @@ FORMATS: dict[str, OutputFormat] = {
         OutputFormat("txt", "results", _records_only(TxtSink), read_txt),
         # The same, one hOCR file per page (line boxes and confidences).
         OutputFormat("hocr", "results-hocr", HocrSink, read_page_files(".hocr")),
+        # A folder mirroring the input tree, one searchable PDF per input file, and errors.tsv.
+        OutputFormat("pdf", "results-pdf", PdfSink, read_pdf_folder),
     )
 }
 

@@ -83,7 +83,7 @@ def _page_size(page: pdfium.PdfPage, dpi: int, max_pixels: int) -> PdfPageSize:
         raise ImageReadError(f"invalid PDF page size {width_pt}x{height_pt} points")
     # A hair under the exact scale: pypdfium2 rounds the bitmap size up, and 240 pt at 300 dpi must
     # be 1000 pixels, not 1001 (an image saved as a PDF comes back at its own size).
-    scale = dpi / _POINTS_PER_INCH * (1 - 1e-9)
+    scale = dpi / _POINTS_PER_INCH * (1 - 1e-6)  # page sizes are float32 in PDFium
     pixels = width_pt * scale * height_pt * scale
     if pixels > max_pixels:
         scale *= math.sqrt(max_pixels / pixels) * 0.999  # rounding up must not push it back over

@@ -37,6 +37,7 @@ __all__ = [
     "ERRORS_TSV",
     "ERRORS_TSV_COLUMNS",
     "CsvSink",
+    "ErrorList",
     "JsonlSink",
     "OrderedWriter",
     "PageFileSink",
@@ -44,6 +45,7 @@ __all__ = [
     "TxtSink",
     "atomic_write",
     "escape_tsv",
+    "file_relpath",
     "is_temp_name",
     "page_relpath",
     "txt_relpath",
@@ -126,9 +128,7 @@ class PageFileSink:
             raise NotADirectoryError(f"the {self.suffix.lstrip('.')} format writes into a folder, but {root} is a file")
         root.mkdir(parents=True, exist_ok=True)
         self._root = root
-        self._errors: IO[str] = open(root / ERRORS_TSV, "a" if append else "w", encoding="utf-8", newline="")
-        if self._errors.tell() == 0:
-            self._errors_row(ERRORS_TSV_COLUMNS)
+        self._errors = ErrorList(root, append)
 
     @property
     def root(self) -> Path:
@@ -148,15 +148,31 @@ class PageFileSink:
             atomic_write(final, [content])
         else:
             final.unlink(missing_ok=True)
-            self._errors_row((record["image"], str(record["page"]), record["error"] or ""))
-
-    def _errors_row(self, fields: Iterable[str]) -> None:
-        self._errors.write("\t".join(escape_tsv(f) for f in fields) + "\n")
-        self._errors.flush()
-        os.fsync(self._errors.fileno())  # failures are rare and must not be lost
+            self._errors.add(record)
 
     def close(self) -> None:
         self._errors.close()
+
+
+class ErrorList:
+    """`errors.tsv` in a folder output: a header, then image, page, error of each failed page,
+    tab-separated and escaped by `escape_tsv`; each row flushed and fsynced."""
+
+    def __init__(self, root: Path, append: bool) -> None:
+        self._file: IO[str] = open(root / ERRORS_TSV, "a" if append else "w", encoding="utf-8", newline="")
+        if self._file.tell() == 0:
+            self._row(ERRORS_TSV_COLUMNS)
+
+    def add(self, record: Record) -> None:
+        self._row((record["image"], str(record["page"]), record["error"] or ""))
+
+    def _row(self, fields: Iterable[str]) -> None:
+        self._file.write("\t".join(escape_tsv(f) for f in fields) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())  # failures are rare and must not be lost
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class TxtSink(PageFileSink):
@@ -188,6 +204,12 @@ def _safe_parts(image: str) -> list[str]:
 def txt_relpath(image: str, page: int) -> str:
     """The .txt of one page, relative to the txt output folder (see `page_relpath`)."""
     return page_relpath(image, page, ".txt")
+
+
+def file_relpath(image: str, suffix: str) -> str:
+    """The output of a whole input file (`suffix`: ".pdf"), relative to the output folder, with
+    forward slashes: `sub/a.png` -> `sub/a.png.pdf`. ValueError for a path that would escape."""
+    return "/".join(_safe_parts(image)) + suffix
 
 
 def page_relpath(image: str, page: int, suffix: str) -> str:

@@ -68,7 +68,8 @@ def test_open_sink_refuses_an_unknown_format(tmp_path: Path) -> None:
         completed_pages(tmp_path / "out", "xml")
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+# The pdf format renders its input files, so its round trip is in test_pdf_output.py, on real files.
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"pdf"}))
 def test_every_format_reads_back_what_its_sink_wrote(tmp_path: Path, fmt: str) -> None:
     records = [_ok(0, "a.png"), _err(1, "sub/b.png"), _ok(2, "scan.tif", 1), _ok(3, AWKWARD)]
     output = tmp_path / FORMATS[fmt].default_output

@@ -1,0 +1,114 @@
+"""`--format pdf`: one searchable PDF per input file; its text, extracted with pypdfium2, is the
+records' text; failed pages go to errors.tsv; writes are atomic and resume works per file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+
+from fake_engine import draw_page
+from pdf_files import scan_pdf
+from pipeline.config import Config, load_config
+from pipeline.formats import completed_pages
+from pipeline.pdfpages import render_page
+from pipeline.runner import run
+
+from conftest import SAMPLES
+
+
+def _page_texts(path: Path) -> list[str]:
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    cv2.imwrite(str(folder / "sub" / "a.png"), draw_page([50, 120]))
+    scan_pdf(folder / "doc.pdf", [draw_page([30]), draw_page([200, 80])])
+    (folder / "bad.png").write_bytes(b"not a png")
+    return folder
+
+
+def test_one_searchable_pdf_per_input_file(tmp_path: Path, fake_engine: str) -> None:
+    folder = _folder(tmp_path)
+    out = tmp_path / "pdf"
+    jsonl = tmp_path / "out.jsonl"
+    run([folder], load_config(None, {"workers": 2, "output": str(jsonl)}), quiet=True)
+    records = {(r["image"], r["page"]): r for r in map(json.loads, jsonl.read_text(encoding="utf-8").splitlines())}
+    summary = run([folder], load_config(None, {"workers": 2, "output": str(out), "format": "pdf"}), quiet=True)
+    assert (summary.ok, summary.failed) == (3, 1)
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == ["doc.pdf.pdf", "errors.tsv", "sub/a.png.pdf"]
+    # The text layer holds the records' lines, page by page.
+    assert [_words(t) for t in _page_texts(out / "doc.pdf.pdf")] == [
+        _words(records[("doc.pdf", p)]["text"]) for p in range(2)]
+    assert _words(_page_texts(out / "sub" / "a.png.pdf")[0]) == ["50x8", "120x8"]
+    # ... invisibly, over the page image: rendered, the page looks like the input.
+    pixels = render_page(out / "sub" / "a.png.pdf", 0, 300, 10**8)
+    assert np.abs(pixels.astype(int) - draw_page([50, 120])).mean() < 3
+    # ... and where the lines are: the text of the first line's box is its line.
+    doc = pdfium.PdfDocument(str(out / "doc.pdf.pdf"))
+    textpage = doc[1].get_textpage()
+    left, top, right, bottom = 10 * 72 / 300, doc[1].get_height() - 10 * 72 / 300, 210 * 72 / 300, doc[1].get_height() - 18 * 72 / 300
+    assert textpage.get_text_bounded(left - 1, bottom - 1, right + 1, top + 1).strip() == "200x8"
+    doc.close()
+    assert "bad.png\t0\t" in (out / "errors.tsv").read_text(encoding="utf-8")
+    assert completed_pages(out, "pdf") == set(records)
+
+
+def test_resume_redoes_only_files_without_their_pdf(tmp_path: Path, fake_engine: str) -> None:
+    folder = _folder(tmp_path)
+    out = tmp_path / "pdf"
+    config = load_config(None, {"workers": 1, "output": str(out), "format": "pdf"})
+    run([folder], config, quiet=True)
+    before = (out / "sub" / "a.png.pdf").stat().st_mtime_ns
+    (out / "doc.pdf.pdf").unlink()
+    (out / ".pipeline-0123456789ab.tmp").write_bytes(b"%PDF-1.7 half")  # a write cut off by a kill
+    again = run([folder], config, quiet=True)
+    assert (again.skipped, again.ok, again.failed) == (2, 2, 0)
+    assert len(_page_texts(out / "doc.pdf.pdf")) == 2
+    assert (out / "sub" / "a.png.pdf").stat().st_mtime_ns == before
+    assert not (out / ".pipeline-0123456789ab.tmp").exists()
+    # --retry-errors: bad.png is tried again (and fails again, once in errors.tsv).
+    retried = run([folder], config, quiet=True, retry_errors=True)
+    assert (retried.skipped, retried.failed) == (3, 1)
+    assert (out / "errors.tsv").read_text(encoding="utf-8").count("bad.png") == 1
+
+
+def test_a_stopped_run_writes_no_partial_file(tmp_path: Path, fake_engine: str) -> None:
+    from pipeline.pdfsink import PdfSink
+    from pipeline.sources import sink_context
+    from pipeline.inputs import discover
+
+    folder = _folder(tmp_path)
+    images = discover([folder]).images
+    sink = PdfSink(tmp_path / "pdf", context=sink_context(images, load_config(None)))
+    record = {"image": "doc.pdf", "page": 0, "status": "ok", "text": "", "lines": [], "error": None}
+    sink.write(record)  # page 1 of 2 never comes
+    sink.close()
+    assert not (tmp_path / "pdf" / "doc.pdf.pdf").exists()
+    assert completed_pages(tmp_path / "pdf", "pdf") == set()
+
+
+def test_real_engine_searchable_pdf_text_is_the_records_text(tmp_path: Path, config: Config) -> None:
+    out = tmp_path / "pdf"
+    jsonl = tmp_path / "out.jsonl"
+    image = SAMPLES / "screenshot_ui.png"
+    run([image], replace(config, workers=1, output=str(jsonl)), quiet=True)
+    (record,) = map(json.loads, jsonl.read_text(encoding="utf-8").splitlines())
+    run([image], replace(config, workers=1, output=str(out), format="pdf"), quiet=True)
+    (text,) = _page_texts(out / "screenshot_ui.png.pdf")
+    assert _words(text) == _words(record["text"]) and _words(text)
