@@ -60,7 +60,35 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=_positive_int, default=3, help="timed runs of each setting (default: 3)")
     bench.add_argument("--out", default="bench-out", help="folder for bench.json and bench.png (default: bench-out)")
     bench.add_argument("-c", "--config", help="YAML config (default: configs/default.yaml)")
+    evaluate = commands.add_parser("eval", help="score a results file against ground truth (CER, WER, word-bag F1)")
+    evaluate.add_argument("labels", help="JSONL of {\"image\": ..., \"text\": ...} per line")
+    evaluate.add_argument("results", help="the JSONL output of `run` over the labels' folder")
+    evaluate.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    evaluate.add_argument("--worst", type=int, default=10, help="how many of the worst images to list (default: 10)")
+    evaluate.add_argument("--unordered", action="append", default=[], metavar="IMAGE",
+                          help="an image whose reference lists regions in no reliable order: scored order-free "
+                               "(repeatable)")
     return parser
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from pipeline.evaluate import evaluate_files, format_report
+
+    for path in (args.labels, args.results):
+        if not Path(path).is_file():
+            raise ConfigError(f"no such file: {path}")
+    try:
+        report = evaluate_files(Path(args.labels), Path(args.results), args.unordered)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot score: {exc}") from None
+    if args.json:
+        print(json.dumps(report.to_json(args.worst), ensure_ascii=False))
+    else:
+        print(format_report(report, args.worst))
+    return EXIT_OK
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -111,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "eval":
+            return _eval(args)
     except (ConfigError, ResumeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -60,7 +60,7 @@ class DetectionConfig:
     thresh: float = 0.3
     box_thresh: float = 0.6
     # 2.0 (PaddleX's own default for DB) keeps the spaces between words that 1.5 loses: crops
-    # with more margin around the line. See scripts/eval_accuracy.py.
+    # with more margin around the line. Measured with `pipeline eval`.
     unclip_ratio: float = 2.0
     # Tight crops (a single line or word) are padded before detection: DB finds no text touching
     # the border. Only images whose shorter side is below this many pixels are padded.
