@@ -22,6 +22,7 @@ __all__ = [
     "Config",
     "DetectionConfig",
     "EngineConfig",
+    "LayoutConfig",
     "LimitsConfig",
     "ModelConfig",
     "ModelsConfig",
@@ -83,6 +84,13 @@ class RecognitionConfig:
 
 
 @dataclass(frozen=True)
+class LayoutConfig:
+    # Put lines in reading order column by column (XY-cut) and group them into blocks; off keeps
+    # PaddleOCR's top-to-bottom order, which interleaves the columns of a multi-column page.
+    reading_order: bool = True
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     device: str = "cpu"
     enable_mkldnn: bool = True
@@ -109,6 +117,7 @@ class Config:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     recognition: RecognitionConfig = field(default_factory=RecognitionConfig)
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
 

@@ -9,9 +9,12 @@ import numpy as np
 
 from pipeline.config import Config
 from pipeline.engine import cap_native_threads
+from pipeline.engine import Recognized
 from pipeline.models import ResolvedModels
+from pipeline.records import Record, ok_record
+from pipeline.tasks import ImageRef
 
-__all__ = ["reference_lines", "reference_ocr"]
+__all__ = ["reference_lines", "reference_ocr", "reference_record"]
 
 
 def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
@@ -44,3 +47,13 @@ def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
 
 def reference_lines(ocr: Any, pixels: np.ndarray) -> list[str]:
     return [str(text) for text in ocr.predict(pixels)[0]["rec_texts"]]
+
+
+def reference_record(ocr: Any, pixels: np.ndarray, image: ImageRef, config: Config) -> Record:
+    """PaddleOCR's lines and boxes made into a record as a run makes them (reading order, blocks,
+    score threshold from `config`): what a run's record must equal."""
+    result = ocr.predict(pixels)[0]
+    boxes = [[[int(x), int(y)] for x, y in np.asarray(poly).tolist()] for poly in result["rec_polys"]]
+    recognized = [Recognized(str(t), float(s)) for t, s in zip(result["rec_texts"], result["rec_scores"])]
+    return ok_record(image, boxes, recognized, config.recognition.score_threshold,
+                     in_reading_order=config.layout.reading_order)

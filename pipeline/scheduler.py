@@ -170,7 +170,7 @@ class Scheduler:
             return
         count = len(result.boxes)
         if count == 0:
-            self._close(image, ok_record(image, [], [], self._config.recognition.score_threshold))
+            self._close(image, self._record(image, [], []))
             return
         ranges = chunk_ranges(count, self._pool.workers, self._config.recognition.max_regions_per_task)
         self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges))
@@ -185,8 +185,11 @@ class Scheduler:
             del self._open[result.index]
             lines = [line if line is not None else Recognized("", 0.0) for line in page.lines]
             self.tally.regions += len(lines)
-            record = ok_record(page.image, page.boxes, lines, self._config.recognition.score_threshold)
-            self._close(page.image, record)
+            self._close(page.image, self._record(page.image, page.boxes, lines))
+
+    def _record(self, image: ImageRef, boxes: list[Box], lines: list[Recognized]) -> Record:
+        return ok_record(image, boxes, lines, self._config.recognition.score_threshold,
+                         in_reading_order=self._config.layout.reading_order)
 
     def _fail(self, index: int, reason: str) -> None:
         self._open.pop(index, None)

@@ -12,6 +12,7 @@ import pytest
 from pipeline.config import Config, load_config
 from pipeline.engine import cap_native_threads
 from pipeline.models import ResolvedModels, resolve_models
+from pipeline.records import Record
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_images"
@@ -36,17 +37,24 @@ def models(config: Config) -> ResolvedModels:
 
 
 @pytest.fixture(scope="session")
-def reference_texts(config: Config, models: ResolvedModels) -> dict[tuple[str, int], list[str]]:
-    """(relative path, page) -> lines, from PaddleOCR's own pipeline in this process."""
+def reference_records(config: Config, models: ResolvedModels) -> dict[tuple[str, int], Record]:
+    """(relative path, page) -> the record a run must write, made from PaddleOCR's own pipeline in
+    this process: its lines and boxes verbatim, put in reading order as a run puts them."""
     from pipeline.inputs import discover
     from pipeline.reader import read_image
-    from pipeline.reference import reference_lines, reference_ocr
+    from pipeline.reference import reference_ocr, reference_record
 
     ocr = reference_ocr(config, models, threads=1)
     return {
-        (image.rel, image.page): reference_lines(ocr, read_image(Path(image.path), image.page))
+        (image.rel, image.page): reference_record(ocr, read_image(Path(image.path), image.page), image, config)
         for image in discover([SAMPLES]).images
     }
+
+
+@pytest.fixture(scope="session")
+def reference_texts(reference_records: dict[tuple[str, int], Record]) -> dict[tuple[str, int], list[str]]:
+    """(relative path, page) -> the reference's lines, in the order a run writes them."""
+    return {key: [line["text"] for line in record["lines"]] for key, record in reference_records.items()}
 
 
 @pytest.fixture()
