@@ -14,8 +14,11 @@ import signal
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.config import Config
 from pipeline.engine import OcrEngine
+from pipeline.line_angle import LineAngleClassifier
 from pipeline.models import ResolvedModels
 from pipeline.errors import one_line
 from pipeline.reader import read_image
@@ -24,7 +27,7 @@ from pipeline.timing import take_stage_times, timed
 
 __all__ = ["current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
 
-_slot = threading.local()  # this worker's engine and read limit
+_slot = threading.local()  # this worker's engine, its optional passes, and read limit
 
 
 def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
@@ -46,10 +49,14 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent(parent)
     engine = OcrEngine(config, models)
+    line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
     if config.engine.warmup:
         engine.warm_up()
+        if line_angle is not None:
+            line_angle.upside_down([np.full((32, 128, 3), 255, dtype=np.uint8)])
         take_stage_times()  # warm-up is not part of any image's time
     _slot.engine = engine
+    _slot.line_angle = line_angle
     _slot.max_pixels = config.limits.max_image_pixels
 
 
@@ -89,6 +96,11 @@ def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
 
 
 def run_recognize(task: RecognizeTask) -> RecognizeResult:
-    """Recognize a chunk of one image's regions."""
-    lines = current_engine().recognize(task.crops)
+    """Recognize a chunk of one image's regions (upside-down lines turned first, when asked)."""
+    engine = current_engine()
+    line_angle: LineAngleClassifier | None = getattr(_slot, "line_angle", None)
+    if line_angle is not None:
+        lines = line_angle.recognize(task.crops, engine.recognize)
+    else:
+        lines = engine.recognize(task.crops)
     return RecognizeResult(task.index, task.start, lines, times=take_stage_times())

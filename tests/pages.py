@@ -50,7 +50,7 @@ def two_columns() -> np.ndarray:
 
 
 def one_column(texts: list[str]) -> np.ndarray:
-    return render([(40, 30 + 38 * k, text) for k, text in enumerate(texts)], (760, 60 + 38 * len(texts)))
+    return render([(40, 30 + 38 * k, text) for k, text in enumerate(texts)], (760, 120 + 38 * len(texts)))
 
 
 def turned(page: np.ndarray, degrees: int) -> np.ndarray:
