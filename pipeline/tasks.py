@@ -31,6 +31,7 @@ class DetectResult:
     crops: list[np.ndarray] = field(default_factory=list)
     error: str | None = None
     times: StageTimes = field(default_factory=dict)
+    orientation: int = 0  # degrees the page was turned clockwise; boxes are on the page turned back
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 from pipeline.config import Config
 from pipeline.engine import OcrEngine
 from pipeline.line_angle import LineAngleClassifier
+from pipeline.orientation import PageOrientation
 from pipeline.models import ResolvedModels
 from pipeline.errors import one_line
 from pipeline.reader import read_image
@@ -50,13 +51,17 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         _exit_with_parent(parent)
     engine = OcrEngine(config, models)
     line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
+    orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
     if config.engine.warmup:
         engine.warm_up()
         if line_angle is not None:
             line_angle.upside_down([np.full((32, 128, 3), 255, dtype=np.uint8)])
+        if orientation is not None:
+            orientation.degrees(np.full((256, 256, 3), 255, dtype=np.uint8))
         take_stage_times()  # warm-up is not part of any image's time
     _slot.engine = engine
     _slot.line_angle = line_angle
+    _slot.orientation = orientation
     _slot.max_pixels = config.limits.max_image_pixels
 
 
@@ -82,8 +87,12 @@ def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
     """Read one page and find its text regions; a bad image becomes an error result.
     `wide`: the other workers are idle, so detect with every core's threads."""
     engine = current_engine()
+    orientation: PageOrientation | None = getattr(_slot, "orientation", None)
     try:
         pixels = _read(image)
+        degrees = 0
+        if orientation is not None:
+            pixels, degrees = orientation.upright(pixels)  # type: ignore[arg-type]
         regions = engine.detect(pixels, wide=wide)  # type: ignore[arg-type]
     except Exception as exc:  # one bad image must not end the run
         return DetectResult(image.index, error=one_line(exc), times=take_stage_times())
@@ -92,6 +101,7 @@ def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
         boxes=[box for box, _ in regions],
         crops=[crop for _, crop in regions],
         times=take_stage_times(),
+        orientation=degrees,
     )
 
 
