@@ -72,6 +72,9 @@ class DetectionConfig:
     # Find pages turned by 90/180/270 degrees and turn them back before detection (a 4-class page
     # orientation model, about 50 ms a page; images with a shorter side under 200 px are left alone).
     page_orientation: bool = True
+    # An image with a shorter side under 200 px in which no text is found (a line or word cropped
+    # edge to edge) is recognized whole.
+    read_whole_crops: bool = True
 
 
 @dataclass(frozen=True)

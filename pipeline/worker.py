@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import Config
-from pipeline.engine import OcrEngine
+from pipeline.engine import Box, OcrEngine
 from pipeline.line_angle import LineAngleClassifier
-from pipeline.orientation import PageOrientation
+from pipeline.orientation import MIN_SIDE, PageOrientation
 from pipeline.models import ResolvedModels
 from pipeline.errors import one_line
 from pipeline.reader import read_image
@@ -63,6 +63,7 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
     _slot.line_angle = line_angle
     _slot.orientation = orientation
     _slot.max_pixels = config.limits.max_image_pixels
+    _slot.read_whole_crops = config.detection.read_whole_crops
 
 
 def current_engine() -> OcrEngine:
@@ -83,6 +84,13 @@ def _read(image: ImageRef) -> object:
     return read_image(Path(image.path), image.page, max_pixels=_slot.max_pixels)
 
 
+def _whole(pixels: np.ndarray) -> tuple[Box, np.ndarray]:
+    """The whole image as one region: a crop of a line or word in which detection found nothing
+    (DB misses text that fills the image edge to edge) is still read, as RapidOCR reads crops."""
+    height, width = pixels.shape[:2]
+    return [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], pixels
+
+
 def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
     """Read one page and find its text regions; a bad image becomes an error result.
     `wide`: the other workers are idle, so detect with every core's threads."""
@@ -94,6 +102,8 @@ def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
         if orientation is not None:
             pixels, degrees = orientation.upright(pixels)  # type: ignore[arg-type]
         regions = engine.detect(pixels, wide=wide)  # type: ignore[arg-type]
+        if not regions and _slot.read_whole_crops and min(pixels.shape[:2]) < MIN_SIDE:  # type: ignore[attr-defined]
+            regions = [_whole(pixels)]  # type: ignore[arg-type]
     except Exception as exc:  # one bad image must not end the run
         return DetectResult(image.index, error=one_line(exc), times=take_stage_times())
     return DetectResult(
