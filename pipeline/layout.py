@@ -3,12 +3,13 @@
 Sorting boxes top to bottom interleaves the columns of a multi-column page line by line. This is a
 recursive XY-cut on the lines' bounding rectangles:
 
-1. A region whose lines leave a vertical band of white space from top to bottom (a gutter) is cut
-   there, and the parts are read left to right.
-2. Otherwise it is cut into rows at every horizontal band of white space, read top to bottom.
-   Consecutive rows that together still leave a gutter (two columns whose lines sit at the same
-   heights) are read as one region, so step 1 splits them into columns instead of reading across.
-3. A region that cannot be cut is read top to bottom, left to right.
+1. Pieces of a single text line are read left to right.
+2. A region whose lines leave a vertical band of white space from top to bottom (a gutter), with
+   at least two lines on each side, is cut there, and the columns are read left to right.
+3. Otherwise it is cut into rows at every horizontal band of white space, read top to bottom.
+   Consecutive rows that together keep a gutter (two columns whose lines sit at the same heights)
+   are read as one region, so step 2 splits them into columns instead of reading across.
+4. A region that cannot be cut is read top to bottom, left to right.
 
 Lines that follow each other in one column form a block unless a gap wider than a line's height,
 a change of font size, or a cut separates them.
