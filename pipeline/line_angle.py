@@ -12,7 +12,6 @@ filter lets through.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 from typing import Callable
@@ -21,6 +20,8 @@ import cv2
 import numpy as np
 
 from pipeline.engine import Recognized
+from pipeline.errors import ConfigError
+from pipeline.models import _package_root
 from pipeline.timing import timed
 
 __all__ = ["LineAngleClassifier", "bundled_model", "onnx_session"]
@@ -30,13 +31,10 @@ _BATCH = 6  # PaddleOCR's cls_batch_num
 
 
 def bundled_model(package: str, *parts: str) -> Path:
-    """A file inside an installed package, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the {package} package is not installed (pip install the pipeline's dependencies)")
-    path = Path(next(iter(spec.submodule_search_locations)), *parts)
+    """A model file inside an installed wheel, found without importing the package."""
+    path = _package_root(package).joinpath(*parts)
     if not path.is_file():
-        raise RuntimeError(f"{path.name} is missing from the installed {package} package")
+        raise ConfigError(f"{path.name} is missing from the installed {package} package")
     return path
 
 
