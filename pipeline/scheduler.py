@@ -62,6 +62,7 @@ class _OpenPage:
     boxes: list[Box]
     lines: list[Recognized | None]
     chunks_left: int
+    orientation: int = 0
 
 
 @dataclass
@@ -169,10 +170,10 @@ class Scheduler:
             return
         count = len(result.boxes)
         if count == 0:
-            self._close(image, ok_record(image, [], [], self._config.recognition.score_threshold))
+            self._close(image, self._record(image, [], [], result.orientation))
             return
         ranges = chunk_ranges(count, self._pool.workers, self._config.recognition.max_regions_per_task)
-        self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges))
+        self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges), result.orientation)
         for start, stop in ranges:
             self._ready.append(_Task(RecognizeTask(result.index, start, result.crops[start:stop])))
 
@@ -184,8 +185,11 @@ class Scheduler:
             del self._open[result.index]
             lines = [line if line is not None else Recognized("", 0.0) for line in page.lines]
             self.tally.regions += len(lines)
-            record = ok_record(page.image, page.boxes, lines, self._config.recognition.score_threshold)
-            self._close(page.image, record)
+            self._close(page.image, self._record(page.image, page.boxes, lines, page.orientation))
+
+    def _record(self, image: ImageRef, boxes: list[Box], lines: list[Recognized], orientation: int) -> Record:
+        return ok_record(image, boxes, lines, self._config.recognition.score_threshold,
+                         in_reading_order=self._config.layout.reading_order, orientation=orientation)
 
     def _fail(self, index: int, reason: str) -> None:
         self._open.pop(index, None)

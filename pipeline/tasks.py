@@ -67,6 +67,7 @@ class DetectResult:
     crops: list[np.ndarray] = field(default_factory=list)
     error: str | None = None
     times: StageTimes = field(default_factory=dict)
+    orientation: int = 0  # degrees the page was turned clockwise; boxes are on the page turned back
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,14 @@ class RecognizeResult:
     times: StageTimes = field(default_factory=dict)
 
 
-class Line(TypedDict):
+class Line(TypedDict, total=False):
     text: str
     score: float
     box: Box
+    block: int  # with reading order on: the block (paragraph or column piece) of the line, from 0
 
 
-class Record(TypedDict):
+class Record(TypedDict, total=False):
     """One page of output (the output contract in DESIGN.md section 2); built by `pipeline.records`."""
 
     image: str
@@ -99,3 +101,4 @@ class Record(TypedDict):
     text: str
     lines: list[Line]
     error: str | None
+    orientation: int  # only for a page found turned: degrees clockwise; its boxes are on the page turned back
