@@ -13,7 +13,7 @@ import traceback
 from typing import Any, Callable, Sequence
 
 from pipeline.config import default_config_source, default_config_text, load_config, usable_cores
-from pipeline.errors import ExitCode, Interrupted, PipelineError, exit_code_of, one_line
+from pipeline.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_of, one_line
 from pipeline.formats import FORMATS
 
 __all__ = ["main"]
@@ -62,7 +62,35 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=_positive_int, default=3, help="timed runs of each setting (default: 3)")
     bench.add_argument("--out", default="bench-out", help="folder for bench.json and bench.png (default: bench-out)")
     bench.add_argument("-c", "--config", help="YAML config laid over the packaged defaults")
+    evaluate = commands.add_parser("eval", help="score a results file against ground truth (CER, WER, word-bag F1)")
+    evaluate.add_argument("labels", help="JSONL of {\"image\": ..., \"text\": ...} per line")
+    evaluate.add_argument("results", help="the JSONL output of `run` over the labels' folder")
+    evaluate.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    evaluate.add_argument("--worst", type=int, default=10, help="how many of the worst images to list (default: 10)")
+    evaluate.add_argument("--unordered", action="append", default=[], metavar="IMAGE",
+                          help="an image whose reference lists regions in no reliable order: scored order-free "
+                               "(repeatable)")
     return parser
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from pipeline.evaluate import evaluate_files, format_report
+
+    for path in (args.labels, args.results):
+        if not Path(path).is_file():
+            raise ConfigError(f"no such file: {path}")
+    try:
+        report = evaluate_files(Path(args.labels), Path(args.results), args.unordered)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot score: {exc}") from None
+    if args.json:
+        print(json.dumps(report.to_json(args.worst), ensure_ascii=False))
+    else:
+        print(format_report(report, args.worst))
+    return ExitCode.OK
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -101,7 +129,9 @@ def _run(args: argparse.Namespace) -> int:
     return ExitCode.IMAGES_FAILED if summary.failed else ExitCode.OK
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"run": _run, "config": _config, "bench": _bench}
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run, "config": _config, "bench": _bench, "eval": _eval,
+}
 
 
 def _report(exc: BaseException, debug: bool) -> ExitCode:

@@ -30,6 +30,7 @@ __all__ = [
     "Config",
     "DetectionConfig",
     "EngineConfig",
+    "LayoutConfig",
     "LimitsConfig",
     "PdfConfig",
     "ModelConfig",
@@ -85,6 +86,8 @@ class DetectionConfig:
     unclip_ratio: float
     pad_below_side: int
     use_idle_cores: bool
+    page_orientation: bool
+    read_whole_crops: bool
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,12 @@ class RecognitionConfig:
     score_threshold: float
     max_regions_per_task: int
     width_bucket: int
+    angle_classifier: bool
+
+
+@dataclass(frozen=True)
+class LayoutConfig:
+    reading_order: bool
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,7 @@ class Config:
     models: ModelsConfig
     detection: DetectionConfig
     recognition: RecognitionConfig
+    layout: LayoutConfig
     engine: EngineConfig
     pdf: PdfConfig
     limits: LimitsConfig

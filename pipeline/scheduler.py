@@ -62,7 +62,8 @@ class _OpenPage:
     boxes: list[Box]
     lines: list[Recognized | None]
     chunks_left: int
-    text_from: str | None
+    orientation: int = 0
+    text_from: str | None = None
 
 
 @dataclass
@@ -173,10 +174,11 @@ class Scheduler:
             return
         count = len(result.boxes)
         if count == 0:
-            self._close(image, ok_record(image, [], [], self._config.recognition.score_threshold, result.text_from))
+            self._close(image, self._record(image, [], [], result.orientation, result.text_from))
             return
         ranges = chunk_ranges(count, self._pool.workers, self._config.recognition.max_regions_per_task)
-        self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges), result.text_from)
+        self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges), result.orientation,
+                                             result.text_from)
         for start, stop in ranges:
             self._ready.append(_Task(RecognizeTask(result.index, start, result.crops[start:stop])))
 
@@ -188,8 +190,13 @@ class Scheduler:
             del self._open[result.index]
             lines = [line if line is not None else Recognized("", 0.0) for line in page.lines]
             self.tally.regions += len(lines)
-            record = ok_record(page.image, page.boxes, lines, self._config.recognition.score_threshold, page.text_from)
-            self._close(page.image, record)
+            self._close(page.image, self._record(page.image, page.boxes, lines, page.orientation, page.text_from))
+
+    def _record(self, image: ImageRef, boxes: list[Box], lines: list[Recognized], orientation: int,
+                text_from: str | None) -> Record:
+        return ok_record(image, boxes, lines, self._config.recognition.score_threshold,
+                         in_reading_order=self._config.layout.reading_order, orientation=orientation,
+                         text_from=text_from)
 
     def _fail(self, index: int, reason: str) -> None:
         self._open.pop(index, None)

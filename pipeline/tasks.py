@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Protocol, TypedDict
 from pipeline.timing import StageTimes
 
 if TYPE_CHECKING:
-    from typing import NotRequired  # Python 3.11+; only read by type checkers here
-
     import numpy as np
 
 __all__ = [
@@ -69,6 +67,7 @@ class DetectResult:
     crops: list[np.ndarray] = field(default_factory=list)
     error: str | None = None
     times: StageTimes = field(default_factory=dict)
+    orientation: int = 0  # degrees the page was turned clockwise; boxes are on the page turned back
     # PDF pages only: where the text comes from (ocr | embedded | skipped), and for `embedded` the
     # lines of the page's own text layer (then there is nothing to recognize).
     text_from: str | None = None
@@ -90,13 +89,14 @@ class RecognizeResult:
     times: StageTimes = field(default_factory=dict)
 
 
-class Line(TypedDict):
+class Line(TypedDict, total=False):
     text: str
     score: float
     box: Box
+    block: int  # with reading order on: the block (paragraph or column piece) of the line, from 0
 
 
-class Record(TypedDict):
+class Record(TypedDict, total=False):
     """One page of output (the output contract in DESIGN.md section 2); built by `pipeline.records`."""
 
     image: str
@@ -105,4 +105,5 @@ class Record(TypedDict):
     text: str
     lines: list[Line]
     error: str | None
-    text_from: NotRequired[str]  # PDF pages only: ocr | embedded | skipped (pdf.text_layer)
+    orientation: int  # only for a page found turned: degrees clockwise; its boxes are on the page turned back
+    text_from: str  # PDF pages only: ocr | embedded | skipped (pdf.text_layer)

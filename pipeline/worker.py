@@ -22,21 +22,25 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from pipeline.config import Config, PdfConfig
 from pipeline.filetypes import is_pdf
 from pipeline.pdfpages import embedded_lines, render_page
 from pipeline.engine import OcrEngine
+from pipeline.line_angle import LineAngleClassifier
+from pipeline.orientation import MIN_SIDE, PageOrientation
 from pipeline.models import ResolvedModels
 from pipeline.errors import one_line
 from pipeline.reader import read_image
-from pipeline.tasks import DetectResult, Engine, ImageRef, RecognizeResult, RecognizeTask
+from pipeline.tasks import Box, DetectResult, Engine, ImageRef, RecognizeResult, RecognizeTask
 from pipeline.timing import take_stage_times, timed
 
 __all__ = ["ENGINE_ENV", "current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
 
 ENGINE_ENV = "PIPELINE_ENGINE"
 
-_slot = threading.local()  # this worker's engine and read limit
+_slot = threading.local()  # this worker's engine, its optional passes, and read limit
 
 
 def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
@@ -58,11 +62,20 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent(parent)
     engine = _engine_class()(config, models)
+    line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
+    orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
     if config.engine.warmup:
         engine.warm_up()
+        if line_angle is not None:
+            line_angle.upside_down([np.full((32, 128, 3), 255, dtype=np.uint8)])
+        if orientation is not None:
+            orientation.degrees(np.full((256, 256, 3), 255, dtype=np.uint8))
         take_stage_times()  # warm-up is not part of any image's time
     _slot.engine = engine
+    _slot.line_angle = line_angle
+    _slot.orientation = orientation
     _slot.max_pixels = config.limits.max_image_pixels
+    _slot.read_whole_crops = config.detection.read_whole_crops
     _slot.pdf = config.pdf
 
 
@@ -109,16 +122,29 @@ def _text_layer(image: ImageRef) -> DetectResult | None:
     return DetectResult(image.index, text_from="embedded", embedded=lines)
 
 
+def _whole(pixels: np.ndarray) -> tuple[Box, np.ndarray]:
+    """The whole image as one region: a crop of a line or word in which detection found nothing
+    (DB misses text that fills the image edge to edge) is still read, as RapidOCR reads crops."""
+    height, width = pixels.shape[:2]
+    return [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], pixels
+
+
 def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
     """Read one page and find its text regions; a bad image becomes an error result.
     `wide`: the other workers are idle, so detect with every core's threads."""
     engine = current_engine()
+    orientation: PageOrientation | None = getattr(_slot, "orientation", None)
     try:
         kept = _text_layer(image)
         if kept is not None:
             return replace(kept, times=take_stage_times())
         pixels = _read(image)
+        degrees = 0
+        if orientation is not None:
+            pixels, degrees = orientation.upright(pixels)  # type: ignore[arg-type]
         regions = engine.detect(pixels, wide=wide)  # type: ignore[arg-type]
+        if not regions and _slot.read_whole_crops and min(pixels.shape[:2]) < MIN_SIDE:  # type: ignore[attr-defined]
+            regions = [_whole(pixels)]  # type: ignore[arg-type]
     except Exception as exc:  # one bad image must not end the run
         return DetectResult(image.index, error=one_line(exc), times=take_stage_times())
     return DetectResult(
@@ -126,11 +152,17 @@ def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
         boxes=[box for box, _ in regions],
         crops=[crop for _, crop in regions],
         times=take_stage_times(),
+        orientation=degrees,
         text_from="ocr" if is_pdf(image.path) else None,
     )
 
 
 def run_recognize(task: RecognizeTask) -> RecognizeResult:
-    """Recognize a chunk of one image's regions."""
-    lines = current_engine().recognize(task.crops)
+    """Recognize a chunk of one image's regions (upside-down lines turned first, when asked)."""
+    engine = current_engine()
+    line_angle: LineAngleClassifier | None = getattr(_slot, "line_angle", None)
+    if line_angle is not None:
+        lines = line_angle.recognize(task.crops, engine.recognize)
+    else:
+        lines = engine.recognize(task.crops)
     return RecognizeResult(task.index, task.start, lines, times=take_stage_times())

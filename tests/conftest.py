@@ -13,6 +13,7 @@ from pipeline.config import Config, load_config
 from pipeline.engine import cap_native_threads
 from pipeline.filetypes import IMAGE_EXTENSIONS
 from pipeline.models import ResolvedModels, resolve_models
+from pipeline.records import Record
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_images"
@@ -37,17 +38,25 @@ def models(config: Config) -> ResolvedModels:
 
 
 @pytest.fixture(scope="session")
-def reference_texts(config: Config, models: ResolvedModels) -> dict[tuple[str, int], list[str]]:
-    """(relative path, page) -> lines, from PaddleOCR's own pipeline in this process, which reads
-    the files itself (its own image and TIFF loaders, not the pipeline's reader)."""
-    from pipeline.reference import reference_ocr, reference_pages
+def reference_records(config: Config, models: ResolvedModels) -> dict[tuple[str, int], Record]:
+    """(relative path, page) -> the record a run must write, made from PaddleOCR's own pipeline in
+    this process, which reads the files itself (its own image and TIFF loaders, not the pipeline's
+    reader): its lines and boxes verbatim, put in reading order as a run puts them."""
+    from pipeline.reference import reference_ocr, reference_records
 
     ocr = reference_ocr(config, models, threads=1)
-    texts = {}
+    records = {}
     for path in sorted(p for p in SAMPLES.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS):
-        for page, lines in enumerate(reference_pages(ocr, str(path))):
-            texts[(path.relative_to(SAMPLES).as_posix(), page)] = lines
-    return texts
+        rel = path.relative_to(SAMPLES).as_posix()
+        for page, record in enumerate(reference_records(ocr, str(path), rel, config)):
+            records[(rel, page)] = record
+    return records
+
+
+@pytest.fixture(scope="session")
+def reference_texts(reference_records: dict[tuple[str, int], Record]) -> dict[tuple[str, int], list[str]]:
+    """(relative path, page) -> the reference's lines, in the order a run writes them."""
+    return {key: [line["text"] for line in record["lines"]] for key, record in reference_records.items()}
 
 
 @pytest.fixture()

@@ -45,7 +45,7 @@ def test_hocr_run_writes_a_file_per_page_and_resumes(tmp_path: Path, fake_engine
     folder = tmp_path / "in"
     (folder / "sub").mkdir(parents=True)
     cv2.imwrite(str(folder / "sub" / "a.png"), draw_page([50, 120]))
-    scan_pdf(folder / "doc.pdf", [draw_page([30]), draw_page([])])
+    scan_pdf(folder / "doc.pdf", [draw_page([30]), draw_page([90, 20])])
     (folder / "bad.png").write_bytes(b"not a png")
     out = tmp_path / "hocr"
     config = load_config(None, {"workers": 1, "output": str(out), "format": "hocr"})
@@ -58,7 +58,7 @@ def test_hocr_run_writes_a_file_per_page_and_resumes(tmp_path: Path, fake_engine
     assert [text for _, text in lines] == ["50x8", "120x8"]
     assert re.fullmatch(r"bbox 10 10 59 17; x_wconf 90", lines[0][0])
     page, lines = _spans(out / "doc.pdf.page0001.hocr")
-    assert "ppageno 1" in page["title"] and lines == []
+    assert "ppageno 1" in page["title"] and len(lines) == 2
     assert "bad.png\t0\t" in (out / "errors.tsv").read_text(encoding="utf-8")
     assert completed_pages(out, "hocr") == {("sub/a.png", 0), ("doc.pdf", 0), ("doc.pdf", 1), ("bad.png", 0)}
     # Resume: a half-written page from a killed run is a leftover temporary file, cleaned up; the

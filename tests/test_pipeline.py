@@ -20,6 +20,7 @@ from pipeline.engine import OcrEngine
 from pipeline.filetypes import is_multi_page
 from pipeline.inputs import discover
 from pipeline.models import ResolvedModels
+from pipeline.records import Record
 from pipeline.runner import run
 
 from conftest import REPO, SAMPLES, SHARED_DATA
@@ -47,7 +48,8 @@ def test_an_engine_cannot_cross_to_a_pool(config: Config, models: ResolvedModels
 
 @pytest.mark.parametrize("workers", [1, 2, 4])
 def test_text_equals_plain_paddleocr(tmp_path: Path, config: Config, workers: int,
-                                     reference_texts: dict[tuple[str, int], list[str]]) -> None:
+                                     reference_texts: dict[tuple[str, int], list[str]],
+                                     reference_records: dict[tuple[str, int], Record]) -> None:
     out = tmp_path / "results.jsonl"
     summary = run([SAMPLES], replace(config, workers=workers, output=str(out)), quiet=True)
     records = _records(out)
@@ -58,7 +60,7 @@ def test_text_equals_plain_paddleocr(tmp_path: Path, config: Config, workers: in
         assert record["status"] == "ok" and record["error"] is None
         want = reference_texts[(record["image"], record["page"])]
         assert [line["text"] for line in record["lines"]] == want, record["image"]
-        assert record["text"] == "\n".join(want)
+        assert record["text"] == reference_records[(record["image"], record["page"])]["text"]
         for line in record["lines"]:
             assert 0.0 <= line["score"] <= 1.0
             assert len(line["box"]) == 4 and all(len(corner) == 2 for corner in line["box"])
@@ -178,20 +180,23 @@ def test_a_single_page_detected_with_every_core_reads_the_same(tmp_path: Path, c
 
 
 def test_txt_and_csv_formats_through_the_command_line(tmp_path: Path,
-                                                       reference_texts: dict[tuple[str, int], list[str]]) -> None:
+                                                       reference_records: dict[tuple[str, int], Record]) -> None:
     import csv
+
+    def want(rel: str, page: int = 0) -> str:
+        return reference_records[(rel, page)]["text"]
 
     inputs = [str(SAMPLES / "通知_zh.png"), str(SAMPLES / "scans")]
     folder = tmp_path / "txt"
     assert main(["run", *inputs, "-o", str(folder), "--format", "txt", "-w", "2", "-q"]) == ExitCode.OK
-    assert (folder / "通知_zh.png.txt").read_text(encoding="utf-8") == "\n".join(reference_texts[("通知_zh.png", 0)]) + "\n"
+    assert (folder / "通知_zh.png.txt").read_text(encoding="utf-8") == want("通知_zh.png") + "\n"
     for page in (0, 1):
         text = (folder / "scans" / f"multipage.tif.page{page:04d}.txt").read_text(encoding="utf-8")
-        assert text == "\n".join(reference_texts[("scans/multipage.tif", page)]) + "\n"
+        assert text == want("scans/multipage.tif", page) + "\n"
     table = tmp_path / "out.csv"
     assert main(["run", *inputs, "-o", str(table), "--format", "csv", "-w", "2", "-q"]) == ExitCode.OK
     with table.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["image"], r["page"], r["status"]) for r in rows] == [
         ("通知_zh.png", "0", "ok"), ("scans/multipage.tif", "0", "ok"), ("scans/multipage.tif", "1", "ok")]
-    assert rows[0]["text"] == "\n".join(reference_texts[("通知_zh.png", 0)])
+    assert rows[0]["text"] == want("通知_zh.png")

@@ -33,6 +33,11 @@ def _texts(widths: list[int]) -> list[str]:
     return [f"{w}x{HEIGHT}" for w in widths]
 
 
+# The fake engine's lines are stacked text, not a page: the real-model passes around it (page
+# orientation, line angle, reading order, whole crops) are tested with the real engine in their own files.
+_PASSES_OFF = {"layout.reading_order": False, "detection.page_orientation": False,
+               "recognition.angle_classifier": False, "detection.read_whole_crops": False}
+
 @pytest.fixture()
 def pages(tmp_path: Path) -> tuple[Path, dict[tuple[str, int], list[str] | None]]:
     """A folder of drawn pages (some blank, a 3-page TIFF, one corrupt file) and, per page, the
@@ -69,7 +74,7 @@ def test_pages_come_out_whole_and_in_input_order(tmp_path: Path, fake_engine: st
     folder, expected = pages
     out = tmp_path / "out.jsonl"
     # Two regions per recognition task: a page of 7 lines is 4 tasks, spread over both workers.
-    config = load_config(None, {"workers": 2, "recognition.max_regions_per_task": 2, "output": str(out)})
+    config = load_config(None, {**_PASSES_OFF, "workers": 2, "recognition.max_regions_per_task": 2, "output": str(out)})
     summary = run([folder], config, backend=backend, quiet=True)
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(r["image"], r["page"]) for r in records] == [(i.rel, i.page) for i in discover([folder]).images]
@@ -109,7 +114,7 @@ def test_a_page_that_kills_or_hangs_its_worker_is_isolated(tmp_path: Path, fake_
     folder, expected = pages
     cv2.imwrite(str(folder / name), draw_page([50, 60], HEIGHT))
     out = tmp_path / "out.jsonl"
-    config = load_config(None, {"workers": 2, "recognition.max_regions_per_task": 2, "output": str(out),
+    config = load_config(None, {**_PASSES_OFF, "workers": 2, "recognition.max_regions_per_task": 2, "output": str(out),
                                 "limits.task_timeout": 3})
     summary = run([folder], config, backend=faults.install(), quiet=True)
     records = {(r["image"], r["page"]): r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
