@@ -70,5 +70,5 @@ class HocrSink(PageFileSink):
     def render(self, record: Record) -> bytes:
         size = None
         if self._context is not None and record["image"] in self._context.sources:
-            size = self._context.size(record["image"], record["page"])
+            size = self._context.size(record["image"], record["page"], record.get("orientation", 0))
         return hocr_page(record, size).encode("utf-8")

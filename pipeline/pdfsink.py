@@ -72,17 +72,20 @@ class PdfSink:
 
     def _document(self, image: str, records: list[Record]) -> bytes:
         source = self._context.path(image)
-        dpi = self._context.pdf.dpi
         with new_document() as doc:
             for record in records:
+                turned = record.get("orientation", 0)
+                dpi: float = self._context.pdf.dpi
                 if is_pdf(source.name):
-                    page = import_page(doc, source, record["page"])
-                    size = page_pixel_size(source, record["page"], dpi, self._context.max_pixels)
-                    add_text_layer(doc, page, record["lines"], size.scale)
-                else:
-                    pixels = self._context.pixels(image, record["page"])
-                    page = add_image_page(doc, pixels, dpi)
-                    add_text_layer(doc, page, record["lines"], dpi / 72)
+                    size = page_pixel_size(source, record["page"], self._context.pdf.dpi, self._context.max_pixels)
+                    if not turned:
+                        page = import_page(doc, source, record["page"])
+                        add_text_layer(doc, page, record["lines"], size.scale)
+                        continue
+                    dpi = size.scale * 72  # a turned page: its pixels as OCR'd, at the size it had
+                pixels = self._context.pixels(image, record["page"], turned)
+                page = add_image_page(doc, pixels, dpi)
+                add_text_layer(doc, page, record["lines"], dpi / 72)
             return save_bytes(doc)
 
     def close(self) -> None:

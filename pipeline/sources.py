@@ -15,6 +15,7 @@ import numpy as np
 
 from pipeline.config import Config, PdfConfig
 from pipeline.filetypes import is_pdf
+from pipeline.orientation import turn
 from pipeline.pdfpages import page_pixel_size, render_page
 from pipeline.reader import read_image
 from pipeline.tasks import ImageRef
@@ -37,21 +38,25 @@ class SinkContext:
     def path(self, image: str) -> Path:
         return Path(self.sources[image].path)
 
-    def pixels(self, image: str, page: int) -> np.ndarray:
-        """The page as BGR pixels, exactly as the workers OCR'd it (so line boxes fit)."""
+    def pixels(self, image: str, page: int, orientation: int = 0) -> np.ndarray:
+        """The page as BGR pixels, exactly as the workers OCR'd it (so line boxes fit): turned back
+        by the record's `orientation`."""
         path = self.path(image)
         if is_pdf(path.name):
-            return render_page(path, page, self.pdf.dpi, self.max_pixels, self.pdf.max_pages)
-        return read_image(path, page, max_pixels=self.max_pixels)
+            pixels = render_page(path, page, self.pdf.dpi, self.max_pixels, self.pdf.max_pages)
+        else:
+            pixels = read_image(path, page, max_pixels=self.max_pixels)
+        return turn(pixels, orientation)
 
-    def size(self, image: str, page: int) -> tuple[int, int]:
+    def size(self, image: str, page: int, orientation: int = 0) -> tuple[int, int]:
         """(width, height) in the pixels of the line boxes."""
         path = self.path(image)
         if is_pdf(path.name):
             size = page_pixel_size(path, page, self.pdf.dpi, self.max_pixels, self.pdf.max_pages)
-            return size.width, size.height
-        height, width = self.pixels(image, page).shape[:2]  # EXIF rotation may swap the header's size
-        return width, height
+            width, height = size.width, size.height
+        else:
+            height, width = read_image(path, page, max_pixels=self.max_pixels).shape[:2]  # after EXIF rotation
+        return (height, width) if orientation in (90, 270) else (width, height)
 
 
 def sink_context(images: Sequence[ImageRef], config: Config) -> SinkContext:

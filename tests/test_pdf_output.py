@@ -112,3 +112,24 @@ def test_real_engine_searchable_pdf_text_is_the_records_text(tmp_path: Path, con
     run([image], replace(config, workers=1, output=str(out), format="pdf"), quiet=True)
     (text,) = _page_texts(out / "screenshot_ui.png.pdf")
     assert _words(text) == _words(record["text"]) and _words(text)
+
+
+def test_a_page_found_turned_is_written_turned_back(tmp_path: Path, fake_engine: str) -> None:
+    """Boxes of a page found turned are on the page turned back: so is the page in the PDF."""
+    from pipeline.inputs import discover
+    from pipeline.pdfsink import PdfSink
+    from pipeline.sources import sink_context
+
+    folder = _folder(tmp_path)
+    images = discover([folder]).images
+    sink = PdfSink(tmp_path / "pdf", context=sink_context(images, load_config(None)))
+    box = [[10, 10], [59, 10], [59, 17], [10, 17]]
+    for page in range(2):
+        sink.write({"image": "doc.pdf", "page": page, "status": "ok", "text": "", "error": None,
+                    "lines": [{"text": "turned", "score": 0.9, "box": box}], "orientation": 90 * page})
+    sink.close()
+    doc = pdfium.PdfDocument(str(tmp_path / "pdf" / "doc.pdf.pdf"))
+    sizes = [tuple(round(v * 300 / 72) for v in doc[i].get_size()) for i in range(2)]
+    doc.close()
+    assert sizes == [(400, 34), (48, 400)]  # page 1 (400 x 48 pixels) turned back by 90 degrees
+    assert [_words(t) for t in _page_texts(tmp_path / "pdf" / "doc.pdf.pdf")] == [["turned"], ["turned"]]
