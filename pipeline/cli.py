@@ -12,7 +12,7 @@ import sys
 import traceback
 from typing import Any, Callable, Sequence
 
-from pipeline.config import default_config_source, default_config_text, load_config, usable_cores
+from pipeline.config import Config, default_config_source, default_config_text, load_config, usable_cores
 from pipeline.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_of, one_line
 from pipeline.formats import FORMATS
 
@@ -35,22 +35,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help=debug_help)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", parents=[common], help="OCR images and folders into one results file")
-    run.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
     names = ", ".join(f"{f.default_output} for {f.name}" for f in FORMATS.values())
-    run.add_argument("-o", "--output", help=f"output path (default: the config's 'output', else {names})")
-    run.add_argument("-c", "--config", help="YAML config laid over the packaged defaults (see `ocr-pipeline config`)")
-    run.add_argument("-w", "--workers", type=_positive_int, help="worker processes (default: one per core)")
-    run.add_argument("--threads", type=_positive_int, help="engine CPU threads per worker (default: 1)")
-    run.add_argument("--format", choices=tuple(FORMATS), help="output format (default: the config's, jsonl)")
-    run.add_argument("--backend", default="process", choices=("process", "thread", "serial"),
-                     help="how workers run (default: process)")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    running = argparse.ArgumentParser(add_help=False)  # what run and watch share
+    running.add_argument("-o", "--output", help=f"output path (default: the config's 'output', else {names})")
+    running.add_argument("-c", "--config", help="YAML config laid over the packaged defaults (see `ocr-pipeline config`)")
+    running.add_argument("-w", "--workers", type=_positive_int, help="worker processes (default: one per core)")
+    running.add_argument("--threads", type=_positive_int, help="engine CPU threads per worker (default: 1)")
+    running.add_argument("--format", choices=tuple(FORMATS), help="output format (default: the config's, jsonl)")
+    running.add_argument("--backend", default="process", choices=("process", "thread", "serial"),
+                         help="how workers run (default: process)")
+    running.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    run = commands.add_parser("run", parents=[common, running], help="OCR images and folders into one results file")
+    run.add_argument("inputs", nargs="+", help="image files, PDFs or folders (searched recursively)")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true",
                         help="skip pages already complete in the output (the default when it exists)")
     resume.add_argument("--overwrite", action="store_true", help="start the output afresh")
     run.add_argument("--retry-errors", action="store_true", help="with --resume: OCR error records again")
+    watch = commands.add_parser("watch", parents=[common, running],
+                                help="keep OCR'ing every image or PDF that lands in a folder")
+    watch.add_argument("inbox", help="the folder to watch (and its subfolders)")
+    watch.add_argument("--once", action="store_true", help="process what is there now, then exit (for cron)")
     commands.add_parser("config", parents=[common],
                         help="print the packaged default config (every knob, with comments) to copy and edit")
     bench = commands.add_parser("bench", parents=[common],
@@ -105,9 +111,8 @@ def _config(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _run(args: argparse.Namespace) -> int:
-    from pipeline.runner import run
-
+def _running_config(args: argparse.Namespace) -> Config:
+    """The config of run and watch: the file, then the flags; a warning if cores are oversubscribed."""
     overrides: dict[str, Any] = {
         "output": args.output,
         "workers": args.workers,
@@ -119,6 +124,25 @@ def _run(args: argparse.Namespace) -> int:
     if args.backend != "serial" and config.resolved_workers() * config.threads_per_worker > cores:
         print(f"warning: {config.resolved_workers()} workers x {config.threads_per_worker} threads oversubscribe "
               f"{cores} cores, which is usually slower (`python -m pipeline bench` measures it)", file=sys.stderr)
+    return config
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from pipeline.watch import watch
+
+    config = _running_config(args)
+    print(f"Watching {args.inbox}; results: {config.output}. Ctrl-C stops.", file=sys.stderr, flush=True)
+    summary = watch(args.inbox, config, once=args.once, backend=args.backend, quiet=args.quiet)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(summary.describe(), file=sys.stderr)
+    return ExitCode.IMAGES_FAILED if summary.failed else ExitCode.OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.runner import run
+
+    config = _running_config(args)
     summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
                   overwrite=args.overwrite, retry_errors=args.retry_errors)
     for warning in summary.warnings:
@@ -130,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": _run, "config": _config, "bench": _bench, "eval": _eval,
+    "run": _run, "watch": _watch, "config": _config, "bench": _bench, "eval": _eval,
 }
 
 

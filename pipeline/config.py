@@ -33,6 +33,7 @@ __all__ = [
     "LayoutConfig",
     "LimitsConfig",
     "PdfConfig",
+    "WatchConfig",
     "ModelConfig",
     "ModelsConfig",
     "RecognitionConfig",
@@ -121,6 +122,12 @@ class PdfConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    settle_seconds: float
+    poll_seconds: float
+
+
+@dataclass(frozen=True)
 class LimitsConfig:
     max_image_pixels: int
     task_timeout: float
@@ -139,6 +146,7 @@ class Config:
     layout: LayoutConfig
     engine: EngineConfig
     pdf: PdfConfig
+    watch: WatchConfig
     limits: LimitsConfig
 
     def resolved_workers(self) -> int:

@@ -14,7 +14,7 @@ from pipeline.pdfpages import count_pdf_pages
 from pipeline.reader import count_pages
 from pipeline.tasks import ImageRef
 
-__all__ = ["Discovery", "discover"]
+__all__ = ["Discovery", "discover", "page_count", "walk"]
 
 
 @dataclass
@@ -30,7 +30,7 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _walk(folder: Path, warnings: list[str]) -> Iterable[Path]:
+def walk(folder: Path, warnings: list[str]) -> Iterable[Path]:
     """Image files under `folder`, following symlinks but never around a loop."""
     seen: set[str] = set()
 
@@ -50,7 +50,7 @@ def _walk(folder: Path, warnings: list[str]) -> Iterable[Path]:
                 yield Path(dirpath) / name
 
 
-def _page_count(path: Path, max_pdf_pages: int | None) -> int:
+def page_count(path: Path, max_pdf_pages: int | None = None) -> int:
     """Pages to make tasks for; 1 for a file that cannot be counted (its worker's read reports why,
     as an error record: an unreadable PDF, or one with more than `max_pdf_pages`)."""
     try:
@@ -75,7 +75,7 @@ def discover(inputs: Iterable[str | Path], max_pdf_pages: int | None = None) -> 
     files: list[Path] = []
     for root in roots:
         if root.is_dir():
-            files.extend(_walk(root, found.warnings))
+            files.extend(walk(root, found.warnings))
         elif root.exists() or root.is_symlink():
             files.append(root)  # named explicitly: OCR it whatever its extension; errors become records
         else:
@@ -86,7 +86,7 @@ def discover(inputs: Iterable[str | Path], max_pdf_pages: int | None = None) -> 
         if key in seen:
             continue
         seen.add(key)
-        pages = _page_count(path, max_pdf_pages)
+        pages = page_count(path, max_pdf_pages)
         rel = _relative(path, base)
         for page in range(pages):
             found.images.append(ImageRef(len(found.images), str(path), rel, page))

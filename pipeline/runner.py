@@ -28,7 +28,7 @@ from pipeline.formats import completed_pages, open_sink
 from pipeline.sources import sink_context
 from pipeline.writer import OrderedWriter
 
-__all__ = ["RunSummary", "process_images", "run"]
+__all__ = ["RunSummary", "process_images", "run", "sigterm_as_interrupt"]
 
 
 
@@ -64,7 +64,7 @@ class RunSummary:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM stops the run the way Ctrl-C does (only the main thread can take signals)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
         yield
@@ -143,7 +143,7 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     todo = [image for image in found.images if (image.rel, image.page) not in done]
     todo = [replace(image, index=position) for position, image in enumerate(todo)]
     sink = open_sink(config.format, output, append=not overwrite, context=sink_context(todo, config))
-    with _sigterm_as_interrupt(), OrderedWriter(sink) as writer:
+    with sigterm_as_interrupt(), OrderedWriter(sink) as writer:
         if todo:
             try:
                 summary = process_images(todo, config, writer, backend=backend, quiet=quiet)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class SinkContext:
-    sources: Mapping[str, SourceFile]  # by the records' `image`
+    sources: dict[str, SourceFile]  # by the records' `image` (watch mode adds each batch's)
     pdf: PdfConfig
     max_pixels: int
 
