@@ -24,7 +24,7 @@ import pypdfium2 as pdfium
 from pipeline.errors import ResumeError
 from pipeline.filetypes import is_pdf
 from pipeline.pdfpages import PDFIUM_LOCK, page_pixel_size
-from pipeline.pdfwrite import add_image_page, add_text_layer, import_page, new_document, save_bytes
+from pipeline.pdfwrite import add_image_page, add_text_layer, glyphless_font, import_page, new_document, save_bytes
 from pipeline.resume import PageKey, read_errors_tsv, remove_temp_files
 from pipeline.tasks import Record
 from pipeline.writer import ErrorList, atomic_write, file_relpath
@@ -73,6 +73,7 @@ class PdfSink:
     def _document(self, image: str, records: list[Record]) -> bytes:
         source = self._context.path(image)
         with new_document() as doc:
+            font = glyphless_font(doc, (line["text"] for record in records for line in record["lines"]))
             for record in records:
                 turned = record.get("orientation", 0)
                 dpi: float = self._context.pdf.dpi
@@ -80,12 +81,12 @@ class PdfSink:
                     size = page_pixel_size(source, record["page"], self._context.pdf.dpi, self._context.max_pixels)
                     if not turned:
                         page = import_page(doc, source, record["page"])
-                        add_text_layer(doc, page, record["lines"], size.scale)
+                        add_text_layer(doc, page, record["lines"], size.scale, font)
                         continue
                     dpi = size.scale * 72  # a turned page: its pixels as OCR'd, at the size it had
                 pixels = self._context.pixels(image, record["page"], turned)
                 page = add_image_page(doc, pixels, dpi)
-                add_text_layer(doc, page, record["lines"], dpi / 72)
+                add_text_layer(doc, page, record["lines"], dpi / 72, font)
             return save_bytes(doc)
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pipeline.pdfwrite import add_image_page, add_text_layer, new_document, save_bytes
+from pipeline.pdfwrite import add_image_page, add_text_layer, helvetica, new_document, save_bytes
 from pipeline.tasks import Line
 
 
@@ -25,9 +25,10 @@ def scan_pdf(path: Path, pages: Sequence[np.ndarray], dpi: int = 300) -> Path:
 def text_pdf(path: Path, pages: Sequence[Sequence[Line]], size: tuple[int, int] = (1000, 400), dpi: int = 300) -> Path:
     """A born-digital PDF: white pages of `size` pixels at `dpi` with visible Helvetica text at the boxes."""
     with new_document() as doc:
+        font = helvetica(doc)
         for lines in pages:
             page = add_image_page(doc, np.full((size[1], size[0], 3), 255, np.uint8), dpi)
-            add_text_layer(doc, page, lines, dpi / 72, invisible=False)
+            add_text_layer(doc, page, lines, dpi / 72, font)
         path.write_bytes(save_bytes(doc))
     return path
 

@@ -133,3 +133,20 @@ def test_a_page_found_turned_is_written_turned_back(tmp_path: Path, fake_engine:
     doc.close()
     assert sizes == [(400, 34), (48, 400)]  # page 1 (400 x 48 pixels) turned back by 90 degrees
     assert [_words(t) for t in _page_texts(tmp_path / "pdf" / "doc.pdf.pdf")] == [["turned"], ["turned"]]
+
+
+def test_every_script_survives_the_text_layer(tmp_path: Path, fake_engine: str) -> None:
+    """The glyphless font has a glyph for every character used: CJK, Cyrillic, accents, symbols."""
+    from pipeline.inputs import discover
+    from pipeline.pdfsink import PdfSink
+    from pipeline.sources import sink_context
+
+    folder = _folder(tmp_path)
+    sink = PdfSink(tmp_path / "pdf", context=sink_context(discover([folder]).images, load_config(None)))
+    texts = ["会议通知 第3号", "Привет, мир", "café € ½ — “quoted”"]
+    lines = [{"text": t, "score": 0.9, "box": [[10, 2 + 15 * i], [390, 2 + 15 * i], [390, 14 + 15 * i], [10, 14 + 15 * i]]}
+             for i, t in enumerate(texts)]
+    sink.write({"image": "sub/a.png", "page": 0, "status": "ok", "text": "", "error": None, "lines": lines})
+    sink.close()
+    (text,) = _page_texts(tmp_path / "pdf" / "sub" / "a.png.pdf")
+    assert [line.strip() for line in text.splitlines()] == texts
