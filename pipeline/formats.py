@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from pipeline.hocr import HocrSink
-from pipeline.pdfsink import PdfSink, read_pdf_folder
 from pipeline.resume import PageKey, read_csv, read_jsonl, read_page_files, read_txt
 from pipeline.writer import CsvSink, JsonlSink, Sink, TxtSink
 
@@ -41,6 +40,20 @@ def _records_only(cls: Callable[[Path, bool], Sink]) -> Callable[[Path, bool, Si
     return lambda output, append, _context: cls(output, append)
 
 
+# The pdf format needs PDFium, numpy and Pillow: imported when used, so that this registry (read by
+# the config and the command line) stays light.
+def _pdf_sink(output: Path, append: bool, context: SinkContext | None) -> Sink:
+    from pipeline.pdfsink import PdfSink
+
+    return PdfSink(output, append, context)
+
+
+def _read_pdf(output: Path, retry_errors: bool) -> set[PageKey]:
+    from pipeline.pdfsink import read_pdf_folder
+
+    return read_pdf_folder(output, retry_errors)
+
+
 FORMATS: dict[str, OutputFormat] = {
     fmt.name: fmt
     for fmt in (
@@ -53,7 +66,7 @@ FORMATS: dict[str, OutputFormat] = {
         # The same, one hOCR file per page (line boxes and confidences).
         OutputFormat("hocr", "results-hocr", HocrSink, read_page_files(".hocr")),
         # A folder mirroring the input tree, one searchable PDF per input file, and errors.tsv.
-        OutputFormat("pdf", "results-pdf", PdfSink, read_pdf_folder),
+        OutputFormat("pdf", "results-pdf", _pdf_sink, _read_pdf),
     )
 }
 

@@ -178,3 +178,17 @@ def test_a_scanned_pdf_reads_like_its_image(tmp_path: Path, config: Config) -> N
     assert page["image"].endswith("ui.pdf") and page["text_from"] == "ocr"
     assert _texts(page) == _texts(image) and _texts(image)
     assert np.abs(render_page(pdf, 0, 300, 10**8).astype(int) - pixels).mean() < 3
+
+
+def test_a_born_digital_page_ocrs_to_its_own_text_layer(tmp_path: Path, config: Config) -> None:
+    """The real engine on a page with a text layer: `ocr` reads what `keep` takes from the layer."""
+    lines = [line("Invoice 2024", 50, 40, 600, 110), line("Total due 12.50", 50, 200, 700, 270)]
+    pdf = text_pdf(tmp_path / "digital.pdf", [lines])
+    words = {}
+    for mode in ("ocr", "keep"):
+        out = tmp_path / f"{mode}.jsonl"
+        run([pdf], replace(config, workers=1, output=str(out), pdf=replace(config.pdf, text_layer=mode)), quiet=True)
+        (record,) = _records(out).values()
+        assert record["text_from"] == ("ocr" if mode == "ocr" else "embedded")
+        words[mode] = record["text"].split()
+    assert words["ocr"] == words["keep"] == "Invoice 2024 Total due 12.50".split()
