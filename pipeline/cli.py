@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from pipeline.config import load_config, usable_cores
 from pipeline.errors import ConfigError, ResumeError
+from pipeline.safepaths import shown
 
 __all__ = ["EXIT_FAILED_IMAGES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "main"]
 
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=("jsonl", "txt", "csv"), help="output format (default: jsonl)")
     run.add_argument("--backend", default="process", choices=("process", "thread", "serial"),
                      help="how workers run (default: process)")
+    run.add_argument("--follow-symlinks", action="store_true",
+                     help="follow symlinks in input folders wherever they point (default: only to targets inside an input)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true",
@@ -79,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
         "workers": args.workers,
         "threads_per_worker": args.threads,
         "format": args.format,
+        "follow_symlinks": True if args.follow_symlinks else None,
     }
     if args.output is None and args.format in ("txt", "csv"):
         overrides["output"] = {"txt": "results", "csv": "results.csv"}[args.format]
@@ -95,10 +99,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"Finished records are in {config.output}; run again (or with --resume) to continue.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except RunFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(exc)}", file=sys.stderr)
         return EXIT_RUN_FAILED
     for warning in summary.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {shown(warning)}", file=sys.stderr)
     print(summary.describe(), file=sys.stderr)
     print(f"Results: {config.output}", file=sys.stderr)
     return EXIT_FAILED_IMAGES if summary.failed else EXIT_OK
@@ -112,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             return _bench(args)
     except (ConfigError, ResumeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # before the run started
         return EXIT_INTERRUPTED

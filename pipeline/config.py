@@ -106,6 +106,8 @@ class Config:
     threads_per_worker: int = 1
     output: str = "results.jsonl"
     format: str = "jsonl"
+    # Follow symlinks in input folders wherever they point (by default only to targets inside an input).
+    follow_symlinks: bool = False
     models: ModelsConfig = field(default_factory=ModelsConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     recognition: RecognitionConfig = field(default_factory=RecognitionConfig)

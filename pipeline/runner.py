@@ -19,9 +19,12 @@ from tqdm import tqdm
 from pipeline.config import Config
 from pipeline.errors import Interrupted
 from pipeline.executors import WorkerPool, worker_count
-from pipeline.inputs import discover
+from pipeline.inputs import discover, key_base, normalised
+from pipeline.keybase import settle_base
 from pipeline.models import resolve_models
+from pipeline.outputlock import output_lock
 from pipeline.records import Record
+from pipeline.safepaths import check_output_apart, check_output_kind
 from pipeline.scheduler import Scheduler
 from pipeline.tasks import ImageRef
 from pipeline.timing import StageTimes, take_stage_times
@@ -134,21 +137,39 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     """Discover the pages under `inputs`, OCR those not already in `config.output`, and write them.
 
     An existing output is resumed (its complete records are kept and their pages skipped)
-    unless `overwrite` is set.
+    unless `overwrite` is set. The output must lie apart from the inputs, and is locked for the
+    whole run (`pipeline.outputlock`); its keys stay relative to the base it was started with
+    (`pipeline.keybase`).
     """
-    found = discover(inputs)
-    resolve_models(config.models)  # a bad model config fails here, before the output is touched
+    roots = normalised(inputs)
     output = Path(config.output)
-    done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
-    todo = [image for image in found.images if (image.rel, image.page) not in done]
-    todo = [replace(image, index=position) for position, image in enumerate(todo)]
-    sink: Sink = open_sink(config.format, output, append=not overwrite)
-    with _sigterm_as_interrupt(), OrderedWriter(sink) as writer:
-        if todo:
-            summary = process_images(todo, config, writer, backend=backend, quiet=quiet)
-        else:
-            summary = RunSummary(workers=0, backend=backend)
+    check_output_apart(output, roots)
+    check_output_kind(output, config.format)
+    resolve_models(config.models)  # a bad model config fails here, before the output is touched
+    with output_lock(output, config.format):
+        fresh = overwrite or (config.format != "txt" and not output.exists())
+        base = settle_base(output, config.format, roots, key_base(roots), fresh=fresh)
+        found = discover(roots, base=base, follow_symlinks=config.follow_symlinks)
+        done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
+        todo = _unique([image for image in found.images if (image.rel, image.page) not in done])
+        sink: Sink = open_sink(config.format, output, append=not overwrite)
+        with _sigterm_as_interrupt(), OrderedWriter(sink) as writer:
+            if todo:
+                summary = process_images(todo, config, writer, backend=backend, quiet=quiet)
+            else:
+                summary = RunSummary(workers=0, backend=backend)
     summary.images = len(found.images)
     summary.skipped = len(found.images) - len(todo)
     summary.warnings = found.warnings
     return summary
+
+
+def _unique(images: list[ImageRef]) -> list[ImageRef]:
+    """`images` renumbered 0..n-1, each key once: no output ever holds two records of one page."""
+    seen: set[tuple[str, int]] = set()
+    kept = []
+    for image in images:
+        if (image.rel, image.page) not in seen:
+            seen.add((image.rel, image.page))
+            kept.append(replace(image, index=len(kept)))
+    return kept
