@@ -72,7 +72,7 @@ def output_lock(output: Path, fmt: str) -> Iterator[Path]:
     fd = open_no_follow(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         if not _try_lock(fd):
-            raise OutputInUse(f"output {shown(output)} is in use by another run (pid {_holder(fd)}); "
+            raise OutputInUse(f"output is in use by another run (pid {_holder(fd)}): {shown(output)}; "
                               f"wait for it to finish or choose another output")
         try:
             os.ftruncate(fd, 0)

@@ -158,6 +158,8 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
                 summary = process_images(todo, config, writer, backend=backend, quiet=quiet)
             else:
                 summary = RunSummary(workers=0, backend=backend)
+    unwritten = getattr(sink, "failed_writes", 0)  # ok pages the txt format could not store
+    summary.ok, summary.failed = summary.ok - unwritten, summary.failed + unwritten
     summary.images = len(found.images)
     summary.skipped = len(found.images) - len(todo)
     summary.warnings = found.warnings

@@ -145,6 +145,7 @@ class TxtSink:
         # On a case-insensitive file system `A.png.txt` and `a.png.txt` are one file: names written
         # this run are remembered (casefolded) there, so the second page is refused, not lost.
         self._casefolded: dict[str, str] | None = {} if _case_insensitive(root) else None
+        self.failed_writes = 0  # ok pages whose .txt could not be written (listed in errors.tsv)
         if self._errors.tell() == 0:
             self._errors_row(ERRORS_TSV_COLUMNS)
 
@@ -162,6 +163,8 @@ class TxtSink:
         except (OSError, ValueError) as exc:  # one bad name (too long, a folder in the way, ...) never ends the run
             if isinstance(exc, OSError) and exc.errno not in _NAME_ERRNOS:
                 raise  # a full disk or a read-only folder is no single page's fault
+            if not error:
+                self.failed_writes += 1
             error = f"cannot write this page's .txt: {one_line(exc)}" + (f" (and: {error})" if error else "")
         if error:
             self._errors_row((record["image"], str(record["page"]), error))
