@@ -7,6 +7,7 @@ so it is picklable by construction.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -98,6 +99,15 @@ class LimitsConfig:
     task_timeout: float = 300.0
     # How many times an image whose task killed a worker is retried before it is an error record.
     max_retries: int = 2
+    # Larger input files are error records (a file is read whole into a worker's memory).
+    max_file_bytes: int = 1 << 30
+    # A multi-page file with more pages is one error record (pages are counted, and sought, one by one).
+    max_pages: int = 1000
+    # A process worker whose memory (RSS) grows over this many MiB is retired after its task and
+    # replaced by a fresh one (a slow leak in the engine cannot add up); 0 = no limit.
+    max_worker_rss_mb: int = 4096
+    # A process worker is replaced after this many tasks; 0 = never.
+    max_tasks_per_worker: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _NON_NEGATIVE = {
     "workers",
     "limits.max_retries",
+    "limits.max_worker_rss_mb",
+    "limits.max_tasks_per_worker",
     "detection.pad_below_side",
     "recognition.width_bucket",
     "engine.mkldnn_cache_capacity",
@@ -191,7 +203,27 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
     return value
 
 
+# Upper bounds: a value past these is a typo, not a setting (100000 workers would fork-bomb the machine,
+# a timeout of years is no timeout). Every other number is bounded by _MOST.
+_MAXIMUM: dict[str, float] = {
+    "workers": 256,
+    "threads_per_worker": 256,
+    "limits.task_timeout": 7 * 24 * 3600.0,
+    "limits.max_retries": 100,
+    "limits.max_pages": 1_000_000,
+    "limits.max_worker_rss_mb": 1 << 24,
+    "recognition.max_regions_per_task": 100_000,
+    "recognition.batch_size": 4096,
+}
+_MOST = 1 << 53  # numbers beyond this are not exact as floats, nor meaningful as a setting
+
+
 def _check_range(key: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(f"config key '{key}' must be a finite number, got {value!r}")
+    most = _MAXIMUM.get(key, _MOST)
+    if value > most:
+        raise ConfigError(f"config key '{key}' must be at most {most:g}, got {value!r}")
     if key.endswith(("thresh", "threshold")):
         if not 0.0 <= value <= 1.0:
             raise ConfigError(f"config key '{key}' must be between 0 and 1, got {value!r}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from pipeline.errors import ImageReadError
-from pipeline.reader import IMAGE_EXTENSIONS, count_pages
+from pipeline.reader import DEFAULT_MAX_PAGES, IMAGE_EXTENSIONS, count_pages
 from pipeline.tasks import ImageRef
 
 __all__ = ["Discovery", "discover", "key_base", "normalised"]
@@ -91,7 +91,8 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def discover(inputs: Iterable[str | Path], *, base: Path | None = None, follow_symlinks: bool = False) -> Discovery:
+def discover(inputs: Iterable[str | Path], *, base: Path | None = None, follow_symlinks: bool = False,
+             max_pages: int = DEFAULT_MAX_PAGES) -> Discovery:
     """Every page of every image under `inputs`.
 
     Output paths are relative to `base`: by default `key_base` of the inputs (the input folder, or
@@ -118,7 +119,7 @@ def discover(inputs: Iterable[str | Path], *, base: Path | None = None, follow_s
         pages = 1
         if path.suffix.lower() in _MULTI_PAGE:
             try:
-                pages = count_pages(path)
+                pages = count_pages(path, max_pages)
             except ImageReadError:
                 pages = 1  # the worker's read reports the reason in the record
         rel = _relative(path, base)

@@ -149,7 +149,8 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     with output_lock(output, config.format):
         fresh = overwrite or (config.format != "txt" and not output.exists())
         base = settle_base(output, config.format, roots, key_base(roots), fresh=fresh)
-        found = discover(roots, base=base, follow_symlinks=config.follow_symlinks)
+        found = discover(roots, base=base, follow_symlinks=config.follow_symlinks,
+                         max_pages=config.limits.max_pages)
         done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
         todo = _unique([image for image in found.images if (image.rel, image.page) not in done])
         sink: Sink = open_sink(config.format, output, append=not overwrite)

@@ -14,6 +14,7 @@ import signal
 import threading
 from pathlib import Path
 
+from pipeline.checksums import MANIFEST, verify_manifest
 from pipeline.config import Config
 from pipeline.engine import OcrEngine
 from pipeline.models import ResolvedModels
@@ -45,12 +46,22 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         # Ctrl-C goes to the whole process group; the parent alone decides how to stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent(parent)
+    for model in (models.detection, models.recognition):
+        _check_model_files(model.dir)
     engine = OcrEngine(config, models)
     if config.engine.warmup:
         engine.warm_up()
         take_stage_times()  # warm-up is not part of any image's time
     _slot.engine = engine
-    _slot.max_pixels = config.limits.max_image_pixels
+    _slot.limits = config.limits
+
+
+def _check_model_files(folder: str | None) -> None:
+    """A prepared model folder (one with a checksum manifest) must still match it when a worker loads it."""
+    if folder and (Path(folder) / MANIFEST).is_file():
+        problem = verify_manifest(Path(folder))
+        if problem is not None:
+            raise RuntimeError(f"model files in {folder} changed since they were prepared: {problem}")
 
 
 def current_engine() -> OcrEngine:
@@ -68,7 +79,9 @@ def ping() -> int:
 
 @timed("read")
 def _read(image: ImageRef) -> object:
-    return read_image(Path(image.path), image.page, max_pixels=_slot.max_pixels)
+    limits = _slot.limits
+    return read_image(Path(image.path), image.page, max_pixels=limits.max_image_pixels,
+                      max_bytes=limits.max_file_bytes, max_pages=limits.max_pages)
 
 
 def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:

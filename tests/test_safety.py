@@ -26,7 +26,8 @@ def _page(path: Path, fmt: str = "PNG", pages: int = 1) -> Path:
     """A small blank page (no text: the engine finds none, quickly); `pages` > 1 makes a TIFF."""
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = [Image.new("RGB", (64, 48), (255, 255, 255)) for _ in range(pages)]
-    frames[0].save(path, format=fmt, save_all=pages > 1, append_images=frames[1:])
+    options = {"compression": "tiff_deflate"} if fmt == "TIFF" else {}
+    frames[0].save(path, format=fmt, save_all=pages > 1, append_images=frames[1:], **options)
     return path
 
 
@@ -69,7 +70,7 @@ def test_a_symlinked_results_file_is_refused(tmp_path: Path, fmt: str, overwrite
                                              capsys: pytest.CaptureFixture[str]) -> None:
     _page(tmp_path / "in" / "a.png")
     victim = tmp_path / "victim.txt"
-    victim.write_text("precious\n", encoding="utf-8")
+    victim.write_bytes(b"")  # empty: a resume would take it for a fresh output and write into it
     out = tmp_path / ("out" if fmt == "txt" else f"results.{fmt}")
     if fmt == "txt":
         out.mkdir()
@@ -78,8 +79,8 @@ def test_a_symlinked_results_file_is_refused(tmp_path: Path, fmt: str, overwrite
         os.symlink(victim, out)
     flags = ["--overwrite"] if overwrite else []
     assert _run(tmp_path / "in", "-o", out, "--format", fmt, *flags) == 2
-    assert victim.read_text(encoding="utf-8") == "precious\n"
-    assert "symlink" in capsys.readouterr().err
+    assert victim.read_bytes() == b""
+    assert "is a symlink" in capsys.readouterr().err
 
 
 @POSIX_SYMLINKS
@@ -228,15 +229,18 @@ def test_resume_with_an_input_outside_the_first_base_is_refused(tmp_path: Path,
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-def test_a_complete_last_record_without_its_newline_is_kept(tmp_path: Path, fmt: str) -> None:
+def test_a_complete_last_record_without_its_newline_is_kept(tmp_path: Path, fmt: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     _page(tmp_path / "in" / "a.png")
     _page(tmp_path / "in" / "b.png")
     out = tmp_path / f"r.{fmt}"
     assert _run(tmp_path / "in", "-o", out, "--format", fmt) == 0
     full = out.read_bytes()
     out.write_bytes(full.rstrip(b"\r\n"))
+    capsys.readouterr()
     assert _run(tmp_path / "in", "-o", out, "--format", fmt) == 0
-    assert out.read_bytes() == full  # nothing redone, nothing lost, the line ended
+    assert "(2 already done, skipped)" in capsys.readouterr().err  # not redone
+    assert out.read_bytes() == full  # nothing lost, the line ended
 
 
 # --- one bad name never ends the run ----------------------------------------------------------------
@@ -304,3 +308,154 @@ def test_file_names_in_messages_are_escaped(tmp_path: Path, capsys: pytest.Captu
     assert "input not found" in err
     assert not any(ch in err for ch in "\x1b\x07\u202e")
     assert "\\x1b[2J" in err
+
+
+# --- limits that hold in every worker ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, value", [
+    ("limits.task_timeout", float("inf")),
+    ("limits.task_timeout", float("nan")),
+    ("workers", 100_000),
+    ("threads_per_worker", 10_000),
+    ("limits.max_retries", 10**9),
+    ("detection.unclip_ratio", float("inf")),
+])
+def test_config_values_must_be_finite_and_bounded(key: str, value: float) -> None:
+    from pipeline.config import load_config
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(None, {key: value})
+
+
+def test_yaml_inf_and_nan_are_refused_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _page(tmp_path / "in" / "a.png")
+    for text in ("limits:\n  task_timeout: .inf\n", "limits:\n  task_timeout: .nan\n", "workers: 100000\n"):
+        config = tmp_path / "c.yaml"
+        config.write_text(text, encoding="utf-8")
+        assert _run(tmp_path / "in", "-o", tmp_path / "r.jsonl", "-c", config) == 2
+        err = capsys.readouterr().err
+        assert "task_timeout" in err or "workers" in err
+    assert _run(tmp_path / "in", "-o", tmp_path / "r.jsonl", "--workers", "100000") == 2
+
+
+def _limits_config(tmp_path: Path, **limits: int) -> Path:
+    config = tmp_path / "limits.yaml"
+    config.write_text("limits:\n" + "".join(f"  {k}: {v}\n" for k, v in limits.items()), encoding="utf-8")
+    return config
+
+
+def test_files_over_max_file_bytes_and_max_pages_are_error_records(tmp_path: Path) -> None:
+    big = _page(tmp_path / "in" / "big.bmp", "BMP")  # uncompressed: 64x48x3 bytes and more
+    _page(tmp_path / "in" / "many.tif", "TIFF", pages=5)
+    _page(tmp_path / "in" / "three.tif", "TIFF", pages=3)
+    _page(tmp_path / "in" / "small.png")
+    assert big.stat().st_size > 5000 > (tmp_path / "in" / "small.png").stat().st_size
+    out = tmp_path / "r.jsonl"
+    config = _limits_config(tmp_path, max_file_bytes=5000, max_pages=3)
+    assert _run(tmp_path / "in", "-o", out, "-c", config) == 1
+    records = {(r["image"], r["page"]): r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert sorted(records) == [("big.bmp", 0), ("many.tif", 0), ("small.png", 0),
+                               ("three.tif", 0), ("three.tif", 1), ("three.tif", 2)]
+    assert "limits.max_file_bytes" in records[("big.bmp", 0)]["error"]
+    assert "more than 3 pages (limits.max_pages)" in records[("many.tif", 0)]["error"]
+    assert all(r["status"] == "ok" for k, r in records.items() if k[0] in ("small.png", "three.tif"))
+
+
+def test_counting_pages_stops_at_the_limit(tmp_path: Path) -> None:
+    from pipeline.errors import ImageReadError
+    from pipeline.reader import count_pages, read_image
+
+    tiff = _page(tmp_path / "many.tif", "TIFF", pages=6)
+    assert count_pages(tiff, max_pages=6) == 6
+    with pytest.raises(ImageReadError, match="more than 5 pages"):
+        count_pages(tiff, max_pages=5)
+    with pytest.raises(ImageReadError, match="more than 5 pages"):
+        read_image(tiff, 0, max_pages=5)
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "float32", "int32"])
+def test_wide_pages_convert_without_full_size_wide_copies(dtype: str) -> None:
+    import tracemalloc
+
+    import numpy as np
+
+    from pipeline.reader import _to_uint8
+
+    rows, cols = 3000, 3000
+    page = (np.arange(rows * cols, dtype=np.float64).reshape(rows, cols) % 60000).astype(dtype)
+    if dtype == "float32":
+        page /= 60000.0
+    expected_small = _to_uint8(page[:100])  # same rule on a slice (the range differs: checked loosely)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        converted = _to_uint8(page)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert converted.dtype == np.uint8 and converted.shape == page.shape
+    # The output (1 byte a sample) plus bounded blocks; a full-size uint32/float64 copy alone is 4-8x that.
+    assert peak < converted.nbytes + 24 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
+    if dtype == "uint16":
+        assert np.array_equal(converted[:100], expected_small)
+        assert np.array_equal(converted, ((page.astype(np.uint32) + 128) // 257).astype(np.uint8))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="worker retirement needs Python 3.11")
+@pytest.mark.parametrize("limit", ["max_tasks", "max_rss_mb"])
+def test_workers_retire_between_tasks_and_are_replaced(limit: str) -> None:
+    import multiprocessing
+
+    from pipeline.retire import RetiringProcessPool
+
+    # max_rss_mb=1: every worker is over it after its first task.
+    options = {"max_tasks": 2} if limit == "max_tasks" else {"max_rss_mb": 1}
+    with RetiringProcessPool(max_workers=2, mp_context=multiprocessing.get_context("spawn"), **options) as pool:
+        pids = [pool.submit(os.getpid).result() for _ in range(6)]
+        assert len(set(pids)) == (3 if limit == "max_tasks" else 6)
+        assert len({f.result() for f in [pool.submit(os.getpid) for _ in range(12)]}) >= 2  # still parallel
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="worker retirement needs Python 3.11")
+def test_a_run_with_workers_retiring_after_every_task_loses_nothing(tmp_path: Path) -> None:
+    for name in ("a.png", "b.png", "c.png"):
+        _page(tmp_path / "in" / name)
+    out = tmp_path / "r.jsonl"
+    config = _limits_config(tmp_path, max_tasks_per_worker=1)
+    assert main(["run", str(tmp_path / "in"), "-o", str(out), "-c", str(config), "-w", "1", "-q"]) == 0
+    assert _keys(out) == [("a.png", 0), ("b.png", 0), ("c.png", 0)]
+
+
+# --- model cache ------------------------------------------------------------------------------------
+
+
+def test_a_damaged_model_cache_is_prepared_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.checksums import MANIFEST, verify_manifest
+    from pipeline.config import ModelConfig
+    from pipeline.models import _resolve
+
+    monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
+    model = ModelConfig(source="embedded", name="PP-OCRv4_mobile_det")
+    folder = Path(_resolve(model, "detection").dir or "")
+    assert (folder / MANIFEST).is_file() and verify_manifest(folder) is None
+    weights = folder / "inference.pdiparams"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 2])  # a truncated copy, trusted before as inference.yml exists
+    assert verify_manifest(folder) is not None
+    assert Path(_resolve(model, "detection").dir or "") == folder
+    assert weights.read_bytes() == good
+
+
+def test_a_worker_refuses_model_files_changed_after_preparation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.config import load_config
+    from pipeline.models import resolve_models
+    from pipeline.worker import init_worker
+
+    monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
+    models = resolve_models(load_config(None).models)
+    rec = Path(models.recognition.dir or "") / "inference.yml"
+    rec.write_text(rec.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="changed since they were prepared"):
+        init_worker(load_config(None), models)
