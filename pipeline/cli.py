@@ -15,7 +15,7 @@ import sys
 from typing import Any, Sequence
 
 from pipeline.config import load_config, usable_cores
-from pipeline.errors import ConfigError, ResumeError
+from pipeline.errors import ConfigError, ResumeError, one_line
 from pipeline.safepaths import shown
 
 __all__ = ["EXIT_FAILED_IMAGES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "main"]
@@ -120,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:  # before the run started
         return EXIT_INTERRUPTED
+    except Exception as exc:  # an internal error: a one-line message and exit 3, never a traceback with exit 1
+        print(f"error: {shown(one_line(exc))}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     return EXIT_USAGE
 
 

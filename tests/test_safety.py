@@ -459,3 +459,17 @@ def test_a_worker_refuses_model_files_changed_after_preparation(tmp_path: Path, 
     rec.write_text(rec.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="changed since they were prepared"):
         init_worker(load_config(None), models)
+
+
+def test_an_unexpected_error_in_the_parent_is_exit_3_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import pipeline.runner as runner
+
+    def broken(*args: object, **kwargs: object) -> None:  # fault injection: a bug in discovery
+        raise RuntimeError("boom\nsecond line \x1b[31m")
+
+    monkeypatch.setattr(runner, "discover", broken)
+    _page(tmp_path / "in" / "a.png")
+    assert _run(tmp_path / "in", "-o", tmp_path / "r.jsonl") == 3
+    err = capsys.readouterr().err
+    assert err == "error: RuntimeError: boom second line \\x1b[31m\n"
