@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.runtimes import RUNTIMES
 
 __all__ = [
     "Config",
@@ -57,7 +58,7 @@ class ModelsConfig:
 class DetectionConfig:
     limit_side_len: int = 64
     limit_type: str = "min"
-    max_side_limit: int = 4000
+    max_side_limit: int = 2000
     thresh: float = 0.3
     box_thresh: float = 0.6
     # 2.0 (PaddleX's own default for DB) keeps the spaces between words that 1.5 loses: crops
@@ -85,6 +86,8 @@ class RecognitionConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    # paddle | onnxruntime | openvino (pipeline.runtimes): what runs the models.
+    runtime: str = "onnxruntime"
     device: str = "cpu"
     enable_mkldnn: bool = True
     # oneDNN kernels cached per input shape (PaddleOCR's default is 10).
@@ -144,6 +147,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "format": ("jsonl", "txt", "csv"),
     "detection.limit_type": ("min", "max"),
     "engine.device": ("cpu", "gpu"),
+    "engine.runtime": tuple(RUNTIMES),
     "models.detection.source": ("embedded", "local", "official"),
     "models.recognition.source": ("embedded", "local", "official"),
 }

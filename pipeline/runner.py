@@ -95,7 +95,7 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
     started = time.perf_counter()
     own_pool = pool is None
     if pool is None:
-        pool = WorkerPool(backend, workers, config, resolve_models(config.models))
+        pool = WorkerPool(backend, workers, config, resolve_models(config.models, config.engine.runtime))
     progress = tqdm(total=len(images), unit="img", disable=quiet, file=progress_file or sys.stderr, dynamic_ncols=True)
     scheduler: Scheduler | None = None
 
@@ -145,7 +145,7 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     output = Path(config.output)
     check_output_apart(output, roots)
     check_output_kind(output, config.format)
-    resolve_models(config.models)  # a bad model config fails here, before the output is touched
+    resolve_models(config.models, config.engine.runtime)  # a bad model config fails here, before the output is touched
     with output_lock(output, config.format):
         fresh = overwrite or (config.format != "txt" and not output.exists())
         base = settle_base(output, config.format, roots, key_base(roots), fresh=fresh)

@@ -433,18 +433,19 @@ def test_a_run_with_workers_retiring_after_every_task_loses_nothing(tmp_path: Pa
 
 def test_a_damaged_model_cache_is_prepared_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.checksums import MANIFEST, verify_manifest
-    from pipeline.config import ModelConfig
-    from pipeline.models import _resolve
+    from pipeline.config import load_config
+    from pipeline.models import resolve_models
 
     monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
-    model = ModelConfig(source="embedded", name="PP-OCRv4_mobile_det")
-    folder = Path(_resolve(model, "detection").dir or "")
+    config = load_config(None)
+    folder = Path(resolve_models(config.models, config.engine.runtime).detection.dir or "")
     assert (folder / MANIFEST).is_file() and verify_manifest(folder) is None
-    weights = folder / "inference.pdiparams"
+    weights = max((p for p in folder.iterdir() if p.name not in (MANIFEST, "inference.yml")),
+                  key=lambda p: p.stat().st_size)
     good = weights.read_bytes()
     weights.write_bytes(good[: len(good) // 2])  # a truncated copy, trusted before as inference.yml exists
     assert verify_manifest(folder) is not None
-    assert Path(_resolve(model, "detection").dir or "") == folder
+    assert Path(resolve_models(config.models, config.engine.runtime).detection.dir or "") == folder
     assert weights.read_bytes() == good
 
 
@@ -454,7 +455,7 @@ def test_a_worker_refuses_model_files_changed_after_preparation(tmp_path: Path, 
     from pipeline.worker import init_worker
 
     monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
-    models = resolve_models(load_config(None).models)
+    models = resolve_models(load_config(None).models, load_config(None).engine.runtime)
     rec = Path(models.recognition.dir or "") / "inference.yml"
     rec.write_text(rec.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="changed since they were prepared"):
