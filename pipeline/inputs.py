@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from pipeline.errors import ImageReadError
-from pipeline.reader import DEFAULT_MAX_PAGES, IMAGE_EXTENSIONS, count_pages
+from pipeline.filetypes import IMAGE_EXTENSIONS, is_multi_page
+from pipeline.reader import DEFAULT_MAX_PAGES, count_pages
 from pipeline.tasks import ImageRef
 
 __all__ = ["Discovery", "discover", "key_base", "normalised"]
-
-_MULTI_PAGE = {".tif", ".tiff"}
 
 
 @dataclass
@@ -117,7 +116,7 @@ def discover(inputs: Iterable[str | Path], *, base: Path | None = None, follow_s
             continue
         seen.add(key)
         pages = 1
-        if path.suffix.lower() in _MULTI_PAGE:
+        if is_multi_page(path.name):
             try:
                 pages = count_pages(path, max_pages)
             except ImageReadError:

@@ -23,13 +23,12 @@ from pipeline.inputs import discover, key_base, normalised
 from pipeline.keybase import settle_base
 from pipeline.models import resolve_models
 from pipeline.outputlock import output_lock
-from pipeline.records import Record
 from pipeline.safepaths import check_output_apart, check_output_kind
+from pipeline.tasks import ImageRef, Record
 from pipeline.scheduler import Scheduler
-from pipeline.tasks import ImageRef
 from pipeline.timing import StageTimes, take_stage_times
-from pipeline.writer import OrderedWriter, Sink, open_sink
-from pipeline.resume import completed_pages
+from pipeline.formats import completed_pages, open_sink
+from pipeline.writer import OrderedWriter
 
 __all__ = ["RunSummary", "process_images", "run"]
 
@@ -153,10 +152,14 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
                          max_pages=config.limits.max_pages)
         done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
         todo = _unique([image for image in found.images if (image.rel, image.page) not in done])
-        sink: Sink = open_sink(config.format, output, append=not overwrite)
+        sink = open_sink(config.format, output, append=not overwrite)
         with _sigterm_as_interrupt(), OrderedWriter(sink) as writer:
             if todo:
-                summary = process_images(todo, config, writer, backend=backend, quiet=quiet)
+                try:
+                    summary = process_images(todo, config, writer, backend=backend, quiet=quiet)
+                except Interrupted as stop:
+                    raise Interrupted(f"{stop} Finished records are in {output}; run again (or with --resume) "
+                                      "to continue.") from None
             else:
                 summary = RunSummary(workers=0, backend=backend)
     unwritten = getattr(sink, "failed_writes", 0)  # ok pages the txt format could not store

@@ -70,7 +70,6 @@ import yaml
 from PIL import Image, ImageDraw, ImageFont
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 MANIFEST = "load_test_manifest.json"
 SUBFOLDERS = 5
@@ -557,11 +556,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         limits = {"max_worker_rss_mb": args.max_worker_rss_mb, "max_tasks_per_worker": args.max_tasks_per_worker}
         limits = {key: value for key, value in limits.items() if value is not None}
         config = None
-        if limits:  # the default config with these limits changed
+        if limits:  # laid over the packaged defaults by the pipeline
             config = workdir / "load_test_config.yaml"
-            data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8")) if DEFAULT_CONFIG.is_file() else {}
-            data.setdefault("limits", {}).update(limits)
-            config.write_text(yaml.safe_dump(data), encoding="utf-8")
+            config.write_text(yaml.safe_dump({"limits": limits}), encoding="utf-8")
         result = run_pipeline(images, output, args.workers, args.interval, log, config)
     finally:
         if temporary:
