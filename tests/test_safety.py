@@ -141,7 +141,8 @@ def test_formula_cells_are_neutralised_in_csv_and_errors_tsv(tmp_path: Path) -> 
 
 def test_recognized_text_that_looks_like_a_formula_is_neutralised(tmp_path: Path) -> None:
     from pipeline.cells import neutralise_cell, restore_cell
-    from pipeline.writer import OrderedWriter, open_sink
+    from pipeline.formats import open_sink
+    from pipeline.writer import OrderedWriter
 
     texts = ["=1+2", "+1", "-item", "@x", "\tx", "\rx", "'=already", "''=", "'plain", "plain", "", "=", "'"]
     for text in texts:
