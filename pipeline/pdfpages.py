@@ -54,7 +54,7 @@ def open_pdf(path: Path, max_pages: int | None = None) -> Iterator[pdfium.PdfDoc
             if count == 0:
                 raise ImageReadError("PDF has no pages")
             if max_pages is not None and count > max_pages:
-                raise ImageReadError(f"PDF has {count} pages, more than the limit of {max_pages} (pdf.max_pages)")
+                raise ImageReadError(f"PDF has {count} pages, more than the limit of {max_pages} (limits.max_pages)")
             yield doc
         finally:
             doc.close()

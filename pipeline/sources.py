@@ -34,6 +34,7 @@ class SinkContext:
     sources: dict[str, SourceFile]  # by the records' `image` (watch mode adds each batch's)
     pdf: PdfConfig
     max_pixels: int
+    max_pages: int
 
     def path(self, image: str) -> Path:
         return Path(self.sources[image].path)
@@ -43,7 +44,7 @@ class SinkContext:
         by the record's `orientation`."""
         path = self.path(image)
         if is_pdf(path.name):
-            pixels = render_page(path, page, self.pdf.dpi, self.max_pixels, self.pdf.max_pages)
+            pixels = render_page(path, page, self.pdf.dpi, self.max_pixels, self.max_pages)
         else:
             pixels = read_image(path, page, max_pixels=self.max_pixels)
         return turn(pixels, orientation)
@@ -52,7 +53,7 @@ class SinkContext:
         """(width, height) in the pixels of the line boxes."""
         path = self.path(image)
         if is_pdf(path.name):
-            size = page_pixel_size(path, page, self.pdf.dpi, self.max_pixels, self.pdf.max_pages)
+            size = page_pixel_size(path, page, self.pdf.dpi, self.max_pixels, self.max_pages)
             width, height = size.width, size.height
         else:
             height, width = read_image(path, page, max_pixels=self.max_pixels).shape[:2]  # after EXIF rotation
@@ -66,4 +67,4 @@ def sink_context(images: Sequence[ImageRef], config: Config) -> SinkContext:
         counts[image.rel] = counts.get(image.rel, 0) + 1
         paths[image.rel] = image.path
     sources = {rel: SourceFile(paths[rel], counts[rel]) for rel in counts}
-    return SinkContext(sources, config.pdf, config.limits.max_image_pixels)
+    return SinkContext(sources, config.pdf, config.limits.max_image_pixels, config.limits.max_pages)

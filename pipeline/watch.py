@@ -32,7 +32,9 @@ from pipeline.executors import WorkerPool, worker_count
 from pipeline.formats import open_sink
 from pipeline.inputs import page_count, walk
 from pipeline.models import resolve_models
+from pipeline.outputlock import output_lock
 from pipeline.runner import process_images, sigterm_as_interrupt
+from pipeline.safepaths import check_output_apart, check_output_kind
 from pipeline.sources import SinkContext, sink_context
 from pipeline.tasks import ImageRef, Record
 from pipeline.writer import OrderedWriter, Sink
@@ -134,19 +136,18 @@ class _Wakeup:
         self._stop.set()
 
 
-def _check_paths(inbox: Path, output: Path) -> None:
+def _check_paths(inbox: Path, output: Path, fmt: str) -> None:
     if not inbox.is_dir():
         raise ConfigError(f"watch needs an existing folder to watch, got {inbox}")
-    out, box = output.absolute(), inbox.absolute()
-    if out == box or box in out.parents:
-        raise ConfigError(f"the output {output} is inside the watched folder {inbox}; it would be OCR'd in turn")
+    check_output_apart(output, [inbox])  # an output inside the inbox would be OCR'd in turn
+    check_output_kind(output, fmt)
 
 
 class _Inbox:
     """Which files under the inbox are complete and not yet done."""
 
-    def __init__(self, root: Path, settle: float, seen: dict[str, str]) -> None:
-        self._root, self._settle, self._seen = root, settle, seen
+    def __init__(self, root: Path, settle: float, seen: dict[str, str], follow_symlinks: bool) -> None:
+        self._root, self._settle, self._seen, self._follow = root, settle, seen, follow_symlinks
         self._changing: dict[str, tuple[_Stat, float]] = {}  # rel -> (stat, since when unchanged)
         self._done: dict[str, _Stat] = {}  # rel -> stat when it was last taken or found done
         self.warnings: list[str] = []
@@ -156,7 +157,7 @@ class _Inbox:
         now = time.monotonic()
         ready: list[tuple[str, Path, str]] = []
         present: set[str] = set()
-        for path in walk(self._root, self.warnings):
+        for path in walk(self._root, [os.path.realpath(self._root)], self._follow, self.warnings):
             if path.name.startswith("."):
                 continue  # hidden: partial downloads and editors' temporary files
             rel = path.relative_to(self._root).as_posix()
@@ -192,18 +193,18 @@ def watch(inbox: str | Path, config: Config, *, once: bool = False, backend: str
           quiet: bool = False, stop: threading.Event | None = None) -> WatchSummary:
     """Watch `inbox` until Ctrl-C / SIGTERM (raises `Interrupted`), `stop` is set, or with `once`
     until everything there when it started (and settled) is done."""
-    root, output = Path(inbox), Path(config.output)
-    _check_paths(root, output)
+    root, output = Path(os.path.abspath(inbox)), Path(config.output)
+    _check_paths(root, output, config.format)
     models = resolve_models(config.models, config.engine.runtime)
     ledger = ledger_path(output)
     seen = _read_ledger(ledger)
     summary = WatchSummary()
-    files = _Inbox(root, config.watch.settle_seconds, seen)
+    files = _Inbox(root, config.watch.settle_seconds, seen, config.follow_symlinks)
     stop = stop or threading.Event()
     wakeup = None if once else _Wakeup(root)
     pool: WorkerPool | None = None
     context = sink_context([], config)  # its sources grow batch by batch
-    with sigterm_as_interrupt():
+    with sigterm_as_interrupt(), output_lock(output, config.format):
         sink = open_sink(config.format, output, append=True, context=context)
         try:
             while not stop.is_set():
@@ -241,7 +242,7 @@ def _process(ready: list[tuple[str, Path, str]], config: Config, context: SinkCo
              seen: dict[str, str], pool: WorkerPool, summary: WatchSummary, quiet: bool) -> None:
     images: list[ImageRef] = []
     for rel, path, _digest in ready:
-        for page in range(page_count(path, config.pdf.max_pages)):
+        for page in range(page_count(path, config.limits.max_pages)):
             images.append(ImageRef(len(images), str(path), rel, page))
     context.sources.update(sink_context(images, config).sources)  # the hocr and pdf sinks look files up here
     pages = {rel: sum(1 for image in images if image.rel == rel) for rel, _, _ in ready}

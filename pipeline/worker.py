@@ -24,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 
+from pipeline.checksums import MANIFEST, verify_manifest
 from pipeline.config import Config, PdfConfig
 from pipeline.filetypes import is_pdf
 from pipeline.pdfpages import embedded_lines, render_page
@@ -61,6 +62,8 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         # Ctrl-C goes to the whole process group; the parent alone decides how to stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent(parent)
+    for model in (models.detection, models.recognition):
+        _check_model_files(model.dir)
     engine = _engine_class()(config, models)
     line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
     orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
@@ -74,9 +77,17 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
     _slot.engine = engine
     _slot.line_angle = line_angle
     _slot.orientation = orientation
-    _slot.max_pixels = config.limits.max_image_pixels
+    _slot.limits = config.limits
     _slot.read_whole_crops = config.detection.read_whole_crops
     _slot.pdf = config.pdf
+
+
+def _check_model_files(folder: str | None) -> None:
+    """A prepared model folder (one with a checksum manifest) must still match it when a worker loads it."""
+    if folder and (Path(folder) / MANIFEST).is_file():
+        problem = verify_manifest(Path(folder))
+        if problem is not None:
+            raise RuntimeError(f"model files in {folder} changed since they were prepared: {problem}")
 
 
 def _engine_class() -> Callable[[Config, ResolvedModels], Engine]:
@@ -102,10 +113,12 @@ def ping() -> int:
 
 @timed("read")
 def _read(image: ImageRef) -> object:
+    limits = _slot.limits
     if is_pdf(image.path):
         pdf: PdfConfig = _slot.pdf
-        return render_page(Path(image.path), image.page, pdf.dpi, _slot.max_pixels, pdf.max_pages)
-    return read_image(Path(image.path), image.page, max_pixels=_slot.max_pixels)
+        return render_page(Path(image.path), image.page, pdf.dpi, limits.max_image_pixels, limits.max_pages)
+    return read_image(Path(image.path), image.page, max_pixels=limits.max_image_pixels,
+                      max_bytes=limits.max_file_bytes, max_pages=limits.max_pages)
 
 
 @timed("read")
@@ -114,7 +127,8 @@ def _text_layer(image: ImageRef) -> DetectResult | None:
     pdf: PdfConfig = _slot.pdf
     if not is_pdf(image.path) or pdf.text_layer == "ocr":
         return None
-    lines = embedded_lines(Path(image.path), image.page, pdf.dpi, _slot.max_pixels, pdf.max_pages)
+    limits = _slot.limits
+    lines = embedded_lines(Path(image.path), image.page, pdf.dpi, limits.max_image_pixels, limits.max_pages)
     if not lines:
         return None  # a scanned page: OCR it
     if pdf.text_layer == "skip":

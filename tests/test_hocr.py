@@ -51,7 +51,7 @@ def test_hocr_run_writes_a_file_per_page_and_resumes(tmp_path: Path, fake_engine
     config = load_config(None, {"workers": 1, "output": str(out), "format": "hocr"})
     summary = run([folder], config, quiet=True)
     assert (summary.ok, summary.failed) == (3, 1)
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))  # not the lock and keys files
     assert files == ["doc.pdf.page0000.hocr", "doc.pdf.page0001.hocr", "errors.tsv", "sub/a.png.hocr"]
     page, lines = _spans(out / "sub" / "a.png.hocr")
     assert page["title"] == 'image "sub/a.png"; bbox 0 0 400 48; ppageno 0'  # draw_page: 400 wide, 20 + 2 x 14 high

@@ -138,11 +138,11 @@ def test_bad_pdfs_are_error_records_and_the_run_goes_on(tmp_path: Path, fake_eng
     (folder / "zero.pdf").write_bytes(b"")
     scan_pdf(folder / "good.pdf", [draw_page([50])] * 2)
     out = tmp_path / "out.jsonl"
-    summary = run([folder], load_config(None, {"workers": 1, "output": str(out), "pdf.max_pages": 2}), quiet=True)
+    summary = run([folder], load_config(None, {"workers": 1, "output": str(out), "limits.max_pages": 2}), quiet=True)
     records = _records(out)
     errors = {key[0]: r["error"] for key, r in records.items() if r["status"] == "error"}
     assert "encrypted" in errors["encrypted.pdf"]
-    assert "more than the limit of 2 (pdf.max_pages)" in errors["bomb.pdf"] and "3 pages" in errors["bomb.pdf"]
+    assert "more than the limit of 2 (limits.max_pages)" in errors["bomb.pdf"] and "3 pages" in errors["bomb.pdf"]
     assert set(errors) == {"encrypted.pdf", "empty.pdf", "truncated.pdf", "bomb.pdf", "zero.pdf"}
     assert summary.failed == 5  # each broken PDF is one error record, not one per page
     assert summary.ok == 2 and records[("good.pdf", 1)]["status"] == "ok"
