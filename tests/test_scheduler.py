@@ -21,6 +21,7 @@ from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.engine import OcrEngine
 from pipeline.errors import ExitCode
+from pipeline.filetypes import FOLDER_FORMATS
 from pipeline.formats import FORMATS, completed_pages
 from pipeline.inputs import discover
 from pipeline.runner import run
@@ -101,8 +102,8 @@ def test_a_configs_format_alone_picks_its_default_output_name(tmp_path: Path, fa
     monkeypatch.chdir(work)
     assert main(["run", str(folder), "-c", "my.yaml", "-w", "2", "-q"]) == ExitCode.IMAGES_FAILED
     output = work / FORMATS[fmt].default_output
-    # The output, and its lock and keys files beside it (inside it for txt; README "Safety").
-    sidecars = [] if fmt == "txt" else [f"{output.name}.lock", f"{output.name}.keys.json"]
+    # The output, and its lock and keys files beside it (inside it for the folder formats; README "Safety").
+    sidecars = [] if fmt in FOLDER_FORMATS else [f"{output.name}.lock", f"{output.name}.keys.json"]
     assert sorted(p.name for p in work.iterdir()) == sorted(["my.yaml", output.name, *sidecars])
     assert completed_pages(output, fmt) == set(expected)
     # Run again: everything is there already, nothing is redone.
