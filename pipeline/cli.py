@@ -14,6 +14,7 @@ import argparse
 import sys
 from typing import Any, Sequence
 
+from pipeline.bench.options import add_arguments as add_bench_arguments
 from pipeline.config import load_config, usable_cores
 from pipeline.errors import ConfigError, ResumeError
 
@@ -52,22 +53,15 @@ def _parser() -> argparse.ArgumentParser:
                         help="skip pages already complete in the output (the default when it exists)")
     resume.add_argument("--overwrite", action="store_true", help="start the output afresh")
     run.add_argument("--retry-errors", action="store_true", help="with --resume: OCR error records again")
-    bench = commands.add_parser("bench", help="time the serial, thread and process backends against plain PaddleOCR")
-    bench.add_argument("inputs", nargs="+", help="image files or folders to OCR in every setting")
-    bench.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated (default: 1,2,4)")
-    bench.add_argument("--threads", default="1,2", help="engine CPU threads per worker, comma-separated (default: 1,2)")
-    bench.add_argument("--modes", default="serial,thread,process", help="backends (default: serial,thread,process)")
-    bench.add_argument("--repeat", type=_positive_int, default=3, help="timed runs of each setting (default: 3)")
-    bench.add_argument("--out", default="bench-out", help="folder for bench.json and bench.png (default: bench-out)")
-    bench.add_argument("-c", "--config", help="YAML config (default: configs/default.yaml)")
+    bench = commands.add_parser("bench", help="time our backends and settings against plain PaddleOCR and RapidOCR")
+    add_bench_arguments(bench)
     return parser
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from pipeline.bench import bench_command
+    from pipeline.bench.command import run_bench
 
-    return bench_command(args.inputs, workers=args.workers, threads=args.threads, modes=args.modes,
-                         repeat=args.repeat, out=args.out, config_path=args.config)
+    return run_bench(args)
 
 
 def _run(args: argparse.Namespace) -> int:
