@@ -43,12 +43,13 @@ class _ListSink:
         pass
 
 
-def _arrive(barrier: Any) -> tuple[int, int]:
+def _arrive(barrier: Any | None) -> tuple[int, int]:
     """Warm-up task: check this worker's engine exists, then wait until every worker has one."""
     from pipeline.worker import current_engine
 
     current_engine()
-    barrier.wait(timeout=BARRIER_SECONDS)
+    if barrier is not None:
+        barrier.wait(timeout=BARRIER_SECONDS)
     return os.getpid(), threading.get_ident()
 
 
@@ -59,7 +60,7 @@ def _meet(pool: Any, barrier: Any) -> list[tuple[int, int]]:
 def _warm_pool(pool: Any, manager: Any) -> list[tuple[int, int]]:
     """(pid, thread id) of every worker, once each has built its engine."""
     if pool.workers == 1:
-        return [pool.executor.submit(_arrive, threading.Barrier(1)).result()]
+        return [pool.executor.submit(_arrive, None).result()]
     if manager is not None:
         return _meet(pool, manager.Barrier(pool.workers))
     return _meet(pool, threading.Barrier(pool.workers))
@@ -107,7 +108,7 @@ def _cell_ours(spec: CellSpec) -> CellResult:
     images = _images(spec)
     result = CellResult(spec.mode, spec.workers, spec.threads, spec.variant, images=len(images))
     manager = None
-    if spec.mode == "process":
+    if spec.mode == "process" and spec.workers > 1:
         import multiprocessing
 
         manager = multiprocessing.get_context("spawn").Manager()  # started before the clock
