@@ -185,6 +185,7 @@ def test_rows_compare_with_one_worker_and_the_yardsticks() -> None:
     assert not two.oversubscribed and next(r for r in rows if r.threads == 2 and r.workers == 2).oversubscribed
     thread = next(r for r in rows if r.mode == "thread")
     assert thread.text_matched is False and "a.png#0" in thread.notes[0]
+    assert thread.differences == [{"page": "a.png#0", "ours": ["hello wor1d"], "reference": ["hello world"]}]
     assert thread.speedup_vs_1_worker is None  # no 1-worker thread row to compare with
     rapid = next(r for r in rows if r.mode == RAPIDOCR)
     assert rapid.text_matched is False and rapid.speedup_vs_rapidocr is None

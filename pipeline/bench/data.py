@@ -140,6 +140,8 @@ class Row:
     wall_vs_rapidocr: Spread | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Lines that differ from the text this row must equal: {"page", "ours": [...], "reference": [...]}.
+    differences: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

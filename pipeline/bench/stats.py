@@ -7,10 +7,13 @@ from __future__ import annotations
 import difflib
 import statistics
 from collections.abc import Sequence
+from typing import Any
 
 from pipeline.bench.data import DEFAULT_VARIANT, PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellResult, Row, Spread
 
-__all__ = ["best_yardstick", "build_rows", "pair_ratios", "spread", "text_difference"]
+__all__ = ["best_yardstick", "build_rows", "differing_lines", "pair_ratios", "spread", "text_difference"]
+
+MAX_DIFFERENCES = 200  # differing lines kept per row in bench.json
 
 
 def spread(values: Sequence[float]) -> Spread:
@@ -97,6 +100,22 @@ def _compare_text(row: Row, result: CellResult, reference: CellResult) -> None:
     row.text_matched = result.repeats_agree and result.texts == reference.texts
     if row.text_matched is False:
         row.notes.append(text_difference(result.texts, reference.texts))
+        row.differences = differing_lines(result.texts, reference.texts)
+
+
+def differing_lines(texts: dict[str, list[str]], reference: dict[str, list[str]],
+                    limit: int = MAX_DIFFERENCES) -> list[dict[str, Any]]:
+    """The lines that differ, page by page: {"page", "ours": [...], "reference": [...]}, at most `limit`."""
+    found: list[dict[str, Any]] = []
+    for page in sorted(set(texts) | set(reference)):
+        ours, want = texts.get(page, []), reference.get(page, [])
+        matcher = difflib.SequenceMatcher(None, ours, want, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag != "equal":
+                found.append({"page": page, "ours": ours[i1:i2], "reference": want[j1:j2]})
+                if len(found) >= limit:
+                    return found
+    return found
 
 
 def _note_faults(row: Row, result: CellResult) -> None:
