@@ -115,7 +115,11 @@ def _cell_ours(spec: CellSpec) -> CellResult:
     started = time.perf_counter()
     pool = WorkerPool(spec.mode, worker_count(spec.mode, config), config, models)
     try:
-        ids = _warm_pool(pool, manager)
+        try:
+            ids = _warm_pool(pool, manager)
+        finally:
+            if manager is not None:  # gone before the timed runs: its memory is not ours
+                manager.shutdown()
         result.warmup_seconds = time.perf_counter() - started
         result.distinct_workers = len(set(ids))
         worker_pids = sorted({pid for pid, _ in ids})
@@ -137,8 +141,6 @@ def _cell_ours(spec: CellSpec) -> CellResult:
         _record_sampler(result, sampler, worker_pids)
     finally:
         pool.close()
-        if manager is not None:
-            manager.shutdown()
     return result
 
 

@@ -93,7 +93,8 @@ def _whole_panel(ax: Axes, rows: Sequence[Row]) -> None:
               [r.whole["max"] - r.whole["median"] for r in timed if r.whole]]
     colours = [_MODE_COLOURS.get(r.mode) or _YARDSTICK_COLOURS.get(r.mode, "gray") for r in timed]
     ax.barh(labels, medians, xerr=errors, capsize=4, color=colours)
-    for y, value in enumerate(medians):
-        ax.text(value, y, f" {value:.1f}s", va="center", fontsize=8)
+    for y, row in enumerate(timed):
+        if row.whole:  # the label right of the whisker
+            ax.text(row.whole["max"], y, f"  {row.whole['median']:.1f}s", va="center", fontsize=8)
     ax.set_xlabel("seconds")
     ax.grid(axis="x", alpha=0.3)
