@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.bench.data import DEFAULT_VARIANT, Row
+from pipeline.bench.data import DEFAULT_VARIANT, RAPIDOCR, Row
 from pipeline.bench.fmt import rate
 from pipeline.bench.stats import ratio
 from pipeline.config import usable_cores
@@ -131,4 +131,7 @@ def headline(rows: Sequence[Row]) -> str:
                        ("RapidOCR-onnxruntime", best.wall_vs_rapidocr)):
         if wall is not None:
             parts.append(f"{_speed(wall)} {name} (wall-time ratio {wall['median']:.2f})")
+    rapid = next((r for r in rows if r.mode == RAPIDOCR and r.ok and r.whole is not None), None)
+    if rapid is not None and rapid.whole_rss_mb > 0:
+        parts.append(f"peak RSS {best.whole_rss_mb:.0f} MB = {best.whole_rss_mb / rapid.whole_rss_mb:.2f}x RapidOCR's")
     return "; ".join(parts)
