@@ -2,7 +2,8 @@
 how fast against what a user would run instead?
 
     python -m pipeline bench INPUT [--workers 1,2,4] [--threads 1,2] [--modes serial,thread,process]
-                                   [--ref-threads 1,2] [--set KEY=VALUE] [--variant LABEL:KEY=VALUE,...]
+                                   [--ref-threads 1,2] [--reference-engine paddle|onnxruntime]
+                                   [--set KEY=VALUE] [--variant LABEL:KEY=VALUE,...]
                                    [--repeat 3] [--rounds 3] [--out bench-out]
 
 One file per job:
@@ -16,7 +17,8 @@ One file per job:
 - `stats`: rows, spreads, speed-ups, per-round wall-time ratios, text differences;
 - `verdicts`: the scaling note, the headline, the recommendation;
 - `report` / `fmt` / `chart`: the table, bench.json, and bench.png (matplotlib);
-- `command`: the flags and the order of the work.
+- `options`: the flags (light: `pipeline run` imports it for the command line);
+- `command`: the order of the work.
 """
 
 # Nothing is imported here: `python -m pipeline.bench.yardsticks` is timed as a whole process, and
