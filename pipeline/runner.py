@@ -92,7 +92,7 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
     started = time.perf_counter()
     own_pool = pool is None
     if pool is None:
-        pool = WorkerPool(backend, workers, config, resolve_models(config.models))
+        pool = WorkerPool(backend, workers, config, resolve_models(config.models, config.engine.runtime))
     progress = tqdm(total=len(images), unit="img", disable=quiet, file=progress_file or sys.stderr, dynamic_ncols=True)
     scheduler: Scheduler | None = None
 
@@ -137,7 +137,7 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     unless `overwrite` is set.
     """
     found = discover(inputs)
-    resolve_models(config.models)  # a bad model config fails here, before the output is touched
+    resolve_models(config.models, config.engine.runtime)  # a bad model config fails here, before the output is touched
     output = Path(config.output)
     done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
     todo = [image for image in found.images if (image.rel, image.page) not in done]

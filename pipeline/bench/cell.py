@@ -104,7 +104,7 @@ def _cell_ours(spec: CellSpec) -> CellResult:
     from pipeline.writer import OrderedWriter
 
     config = _config(spec)
-    models = resolve_models(config.models)
+    models = resolve_models(config.models, config.engine.runtime)
     images = _images(spec)
     result = CellResult(spec.mode, spec.workers, spec.threads, spec.variant, images=len(images))
     manager = None

@@ -76,7 +76,9 @@ def _prepare(plan: Plan) -> int:
     from pipeline.models import resolve_models
 
     for path in plan.configs.values():
-        resolve_models(load_config(path).models)
+        config = load_config(path)
+        resolve_models(config.models, config.engine.runtime)
+    resolve_models(load_config(plan.configs[DEFAULT_VARIANT]).models, plan.reference_engine)  # plain PaddleOCR's
     found = discover(plan.inputs)
     for warning in found.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -11,7 +11,7 @@ from pipeline.config import usable_cores
 
 __all__ = ["ENGINES", "BenchOptions", "add_arguments", "default_reference_threads", "options_from_args"]
 
-ENGINES = ("paddle", "onnxruntime")  # PaddleOCR's own `engine` for the plain PaddleOCR row
+ENGINES = ("paddle", "onnxruntime")  # PaddleOCR's own `engine` for the plain PaddleOCR row (and our runtime of that name)
 
 
 def default_reference_threads() -> str:

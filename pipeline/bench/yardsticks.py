@@ -77,13 +77,12 @@ def build(kind: str, config: Any, threads: int, engine: str = "paddle") -> Yards
 
     if kind == RAPIDOCR:
         return _rapidocr(threads), _predict_rapidocr
-    models = resolve_models(config.models)
-    if kind == PADDLEOCR:
-        return _plain_paddleocr(models, threads, engine), _predict_paddleocr
-    if kind == PADDLEOCR_OURS:
+    if kind == PADDLEOCR:  # its engine's model format, whatever runtime our config picks
+        return _plain_paddleocr(resolve_models(config.models, engine), threads, engine), _predict_paddleocr
+    if kind == PADDLEOCR_OURS:  # our runtime too, so that its text is what ours must equal
         from pipeline.reference import reference_ocr
 
-        return reference_ocr(config, models, threads), _predict_paddleocr
+        return reference_ocr(config, resolve_models(config.models, config.engine.runtime), threads), _predict_paddleocr
     raise ValueError(f"unknown yardstick '{kind}'")
 
 
