@@ -15,7 +15,6 @@ import yaml
 from conftest import REPO, SAMPLES
 
 from pipeline.bench.chart import draw_chart
-from pipeline.bench.command import rapidocr_available
 from pipeline.bench.data import PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellResult, CellSpec
 from pipeline.bench.isolate import run_child
 from pipeline.bench.plan import (
@@ -61,8 +60,7 @@ def test_smoke_run_on_a_sample_image(tmp_path: Path, capsys: pytest.CaptureFixtu
     report = json.loads((out / "bench.json").read_text(encoding="utf-8"))
     rows = {(r["mode"], r["workers"], r["threads"]): r for r in report["rows"]}
     ours = {("process", 1, 1), ("process", 2, 1)}
-    assert ours | {(PADDLEOCR_OURS, 1, 1), (PADDLEOCR, 1, 1)} <= set(rows)
-    assert ((RAPIDOCR, 1, 2) in rows) == rapidocr_available()
+    assert ours | {(PADDLEOCR_OURS, 1, 1), (PADDLEOCR, 1, 1), (RAPIDOCR, 1, 2)} <= set(rows)
     for key, row in rows.items():
         assert row["error"] is None, row
         assert row["images"] == 1 and row["images_per_s"]["median"] > 0 and row["regions_per_s"]["median"] > 0
@@ -109,7 +107,7 @@ def test_each_variant_gets_a_checked_config_and_its_own_cells(tmp_path: Path) ->
     with pytest.raises(ConfigError, match="detection.no_such_key"):
         write_variant_configs(None, {"detection.no_such_key": 1}, [], tmp_path / "bad")
     plan = Plan(workers=[1, 2], threads=[1], modes=["serial", "process"], reference_threads=[1, 2], repeat=1,
-                inputs=["x"], configs=configs, with_rapidocr=True)
+                inputs=["x"], configs=configs)
     cells = plan_cells(plan)
     assert [c.mode for c in cells[:5]] == [PADDLEOCR_OURS, PADDLEOCR_OURS, PADDLEOCR, PADDLEOCR, RAPIDOCR]
     ours = [(c.variant, c.mode, c.workers) for c in cells[5:]]

@@ -4,7 +4,6 @@ The command line (`pipeline.cli`) calls `run_bench`; nothing in the bench import
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,16 +30,12 @@ from pipeline.bench.whole import run_rounds
 from pipeline.config import usable_cores
 from pipeline.errors import ConfigError, ExitCode
 
-__all__ = ["bench_command", "rapidocr_available", "run_bench"]
+__all__ = ["bench_command", "run_bench"]
 
 
 def run_bench(args: argparse.Namespace) -> int:
     """The command line's entry: flags as `pipeline.bench.options.add_arguments` defined them."""
     return bench_command(options_from_args(args))
-
-
-def rapidocr_available() -> bool:
-    return importlib.util.find_spec("rapidocr_onnxruntime") is not None
 
 
 def _progress(message: str) -> None:
@@ -65,7 +60,7 @@ def _plan(options: BenchOptions, out_dir: Path) -> tuple[Plan, list[Variant], in
     configs = write_variant_configs(options.config, common, variants, out_dir / "configs")
     inputs = tuple(str(Path(p).absolute()) for p in options.inputs)
     plan = Plan(workers, threads, modes, reference_threads, options.repeat, inputs, configs,
-                options.reference_engine, rapidocr_available())
+                options.reference_engine)
     return plan, [Variant(DEFAULT_VARIANT, common), *variants], rounds
 
 
@@ -123,7 +118,7 @@ def _report(results: Sequence[CellResult], plan: Plan, variants: Sequence[Varian
     top = headline(rows)
     described = {v.label: v.describe() for v in variants}
     advice, command = recommendation(rows, described)
-    extra = explanations(results, rows, plan.with_rapidocr, cores, plan.reference_engine)
+    extra = explanations(results, rows, cores, plan.reference_engine)
     if len(variants) > 1 or variants[0].overrides:
         extra.append("variants: " + "; ".join(f"[{v.label}] {v.describe()}" for v in variants))
     print(table)
@@ -141,7 +136,6 @@ def _report(results: Sequence[CellResult], plan: Plan, variants: Sequence[Varian
             {"threads": r.threads, "seconds": r.seconds, "whole_seconds": r.whole_seconds, "error": r.error}
             for r in results if r.mode == PADDLEOCR
         ],
-        "rapidocr": "measured" if plan.with_rapidocr else "skipped: rapidocr_onnxruntime is not installed",
         "note": note, "headline": top, "notes": extra, "recommendation": advice, "command": command, "table": table,
     })
     _progress(f"wrote {out_dir / 'bench.json'} and {out_dir / 'bench.png'}")

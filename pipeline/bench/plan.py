@@ -141,7 +141,6 @@ class Plan:
     inputs: Sequence[str]
     configs: Mapping[str, Path]  # variant label -> its config file, the default variant first
     reference_engine: str = "paddle"
-    with_rapidocr: bool = True
 
 
 def plan_cells(plan: Plan) -> list[CellSpec]:
@@ -154,8 +153,7 @@ def plan_cells(plan: Plan) -> list[CellSpec]:
 
     cells = [cell(PADDLEOCR_OURS, 1, 1, str(path), label) for label, path in plan.configs.items()]
     cells += [cell(PADDLEOCR, 1, t, default_config) for t in plan.reference_threads]
-    if plan.with_rapidocr:
-        cells.append(cell(RAPIDOCR, 1, RAPIDOCR_THREADS, default_config))
+    cells.append(cell(RAPIDOCR, 1, RAPIDOCR_THREADS, default_config))
     for label, path in plan.configs.items():
         for mode in plan.modes:
             for w in ([1] if mode == "serial" else plan.workers):

@@ -50,8 +50,7 @@ def format_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def explanations(results: Sequence[CellResult], rows: Sequence[Row], with_rapid: bool, machine_cores: int,
-                 engine: str) -> list[str]:
+def explanations(results: Sequence[CellResult], rows: Sequence[Row], machine_cores: int, engine: str) -> list[str]:
     """What the rows and columns are, and which PaddleOCR cpu_threads won."""
     lines = []
     plain = [r for r in results if r.mode == PADDLEOCR and r.error is None and r.seconds]
@@ -65,11 +64,8 @@ def explanations(results: Sequence[CellResult], rows: Sequence[Row], with_rapid:
                  f"orientation models off, engine {engine}: the headline yardstick")
     lines.append(f"{PADDLEOCR_OURS}: PaddleOCR(...) with our settings, 1 thread: the text each row of its variant must "
                  "equal ('text ok'); the yardsticks are compared with the default variant's")
-    if with_rapid:
-        lines.append(f"{RAPIDOCR}: RapidOCR-onnxruntime, its own ONNX weights and defaults, {RAPIDOCR_THREADS} intra-op "
-                     "threads, angle classifier off; its text is not expected to equal ours")
-    else:
-        lines.append(f"{RAPIDOCR}: skipped (pip install 'pipeline[bench]' to add it)")
+    lines.append(f"{RAPIDOCR}: RapidOCR-onnxruntime, its own ONNX weights and defaults, {RAPIDOCR_THREADS} intra-op "
+                 "threads, angle classifier off; its text is not expected to equal ours")
     if any(r.oversubscribed for r in rows if r.ours):
         lines.append(f"OVERSUBSCRIBED: workers x engine threads > {machine_cores} cores")
     lines.append("images/s: pool warm, pages only (warm-up apart); whole s: the same setting as a whole fresh process "
