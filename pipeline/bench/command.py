@@ -116,7 +116,7 @@ def _report(results: Sequence[CellResult], plan: Plan, variants: Sequence[Varian
     table = format_table(rows)
     note = note_line(rows, cores)
     top = headline(rows)
-    described = {v.label: v.describe() for v in variants}
+    described = {v.label: v.describe() for v in variants if v.overrides}
     advice, command = recommendation(rows, described)
     extra = explanations(results, rows, cores, plan.reference_engine)
     if len(variants) > 1 or variants[0].overrides:

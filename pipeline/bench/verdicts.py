@@ -99,15 +99,15 @@ def _command(row: Row) -> str:
 
 
 def recommendation(rows: Sequence[Row], describe_variant: dict[str, str] | None = None) -> tuple[str, str | None]:
-    """The fastest setting of ours whose text matched PaddleOCR with our settings, and the command for it."""
+    """The fastest setting of ours whose text matched PaddleOCR with our settings, and the command for
+    it; `describe_variant`: variant label -> the config keys it changes."""
     candidates = [r for r in rows if r.ours and r.ok and r.text_matched is not False]
     if not candidates:
         return "recommendation: none (no row of ours finished with matching text)", None
     best = max(candidates, key=lambda r: r.median_ips)
     command = _command(best)
-    settings = ""
-    if best.variant != DEFAULT_VARIANT:
-        settings = f" with config [{best.variant}]: {(describe_variant or {}).get(best.variant, best.variant)}"
+    changed = (describe_variant or {}).get(best.variant)  # the config keys this row's variant changes
+    settings = f" with config [{best.variant}]: {changed}" if changed else ""
     line = (f"recommendation: {best.mode}, {best.workers} worker(s) x {best.threads} engine thread(s){settings}: "
             f"{rate(best.median_ips)} images/s on this machine -> {command}")
     return line, command
