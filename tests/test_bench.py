@@ -30,8 +30,9 @@ from pipeline.bench.report import format_table
 from pipeline.bench.stats import build_rows, pair_ratios
 from pipeline.bench.verdicts import headline, note_line, recommendation
 from pipeline.bench.whole import command_for
+from pipeline.bench.yardsticks import build
 from pipeline.cli import main
-from pipeline.config import load_config
+from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, ExitCode
 
 TEXTS = {"a.png#0": ["hello world"], "b.png#0": ["second page", "two lines"]}
@@ -235,3 +236,10 @@ def test_chart_draws_from_made_up_rows(tmp_path: Path) -> None:
     chart = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
     assert chart is not None and chart.shape[0] >= 600 and chart.shape[1] >= 1800
     assert (chart < 128).any() and (chart == 255).mean() > 0.5  # ink on a white canvas
+
+
+def test_plain_paddleocr_runs_on_the_onnxruntime_engine_too(config: Config) -> None:
+    """--reference-engine onnxruntime: plain PaddleOCR on PaddleX's onnxruntime engine reads a page
+    handed to it by path, as a user's script does (the paddle engine is in the smoke run)."""
+    ocr, predict = build(PADDLEOCR, config, 1, "onnxruntime")
+    assert "File saved successfully" in predict(ocr, str(SAMPLES / "screenshot_ui.png"))
