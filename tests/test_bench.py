@@ -4,6 +4,7 @@ made-up figures. Speed is measured here, never asserted."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,7 @@ def test_smoke_run_on_a_sample_image(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert row["images"] == 1 and row["images_per_s"]["median"] > 0 and row["regions_per_s"]["median"] > 0
         assert row["warmup_seconds"] > 0 and row["peak_rss_total_mb"] > 0
         assert len(row["whole_seconds"]) == 1 and row["whole_rss_mb"] > 0, row
+        assert sys.platform == "win32" or row["whole_cpu"]["median"] > 0
         assert not any("whole-process" in note for note in row["notes"]), row["notes"]
         if key in ours:
             assert row["text_matched"] is True, row["notes"]
@@ -156,6 +158,14 @@ def test_a_child_that_hangs_is_killed_at_its_timeout(tmp_path: Path) -> None:
     done = run_child([sys.executable, "-c", "print('hi')"], tmp_path / "log", "quick", timeout=60)
     assert done.returncode == 0 and not done.timed_out and done.peak_rss_mb > 0
     assert "hi" in (tmp_path / "log").read_text()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="CPU of a process tree comes from getrusage (POSIX)")
+def test_a_childs_cpu_time_counts_its_own_children() -> None:
+    burn = "x = 0\nfor i in range(5_000_000): x += i"
+    grandchild = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {burn!r}], check=True)"
+    done = run_child([sys.executable, "-c", grandchild], Path(os.devnull), "burner", timeout=300)
+    assert done.returncode == 0 and done.cpu_seconds is not None and done.cpu_seconds > 0.2
 
 
 def test_per_round_ratios_pair_runs_of_the_same_round() -> None:

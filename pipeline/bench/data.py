@@ -89,6 +89,7 @@ class CellResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     whole_seconds: list[float] = field(default_factory=list)
+    whole_cpu_seconds: list[float] = field(default_factory=list)
     whole_rss_mb: float = 0.0
     whole_texts: dict[str, list[str]] = field(default_factory=dict)
     whole_error: str | None = None
@@ -135,6 +136,7 @@ class Row:
     stage_seconds: dict[str, float]
     whole_seconds: list[float] = field(default_factory=list)
     whole: Spread | None = None  # whole-process wall seconds
+    whole_cpu: Spread | None = None  # whole-process CPU seconds (user + system, every process of the run)
     whole_rss_mb: float = 0.0
     wall_vs_paddleocr: Spread | None = None  # ours / theirs per alternation round
     wall_vs_rapidocr: Spread | None = None

@@ -23,6 +23,7 @@ class Finished:
     returncode: int | None  # None: killed at the timeout
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float | None = None  # user + system CPU of the whole tree (None where the OS cannot tell)
 
     @property
     def timed_out(self) -> bool:
@@ -49,6 +50,7 @@ def run_child(command: Sequence[str], log: Path, title: str, timeout: float) -> 
     with log.open("a", encoding="utf-8") as log_file:
         log_file.write(f"\n===== {title}: {' '.join(command)}\n")
         log_file.flush()
+        cpu_before = _children_cpu()
         started = time.perf_counter()
         proc = subprocess.Popen(list(command), stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
@@ -63,7 +65,20 @@ def run_child(command: Sequence[str], log: Path, title: str, timeout: float) -> 
         except BaseException:
             kill_tree(proc.pid)
             raise
-    return Finished(returncode, seconds, sampler.peak_total / MIB)
+    cpu_after = _children_cpu()
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Finished(returncode, seconds, sampler.peak_total / MIB, cpu)
+
+
+def _children_cpu() -> float | None:
+    """CPU seconds of every child this process has waited for, each with the children it waited
+    for: one child at a time, the difference is that child's whole tree (workers included)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _cell_timeout(spec: CellSpec, images: int) -> float:

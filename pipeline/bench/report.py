@@ -18,7 +18,7 @@ from pipeline.config import usable_cores
 __all__ = ["cpu_model", "explanations", "format_table", "machine", "write_json"]
 
 _HEADER = ["setting", "wkr", "thr", "images/s med (min-max)", "regions/s med", "x 1-wkr", "effic.",
-           "x PaddleOCR", "x RapidOCR", "whole s med (min-max)", "wall/PaddleOCR", "wall/RapidOCR",
+           "x PaddleOCR", "x RapidOCR", "whole s med (min-max)", "whole CPU s", "wall/PaddleOCR", "wall/RapidOCR",
            "RSS/wkr MB", "RSS tot MB", "whole RSS MB", "CPU used", "others", "text ok", "warm-up s", "notes"]
 
 
@@ -35,7 +35,8 @@ def _cells(row: Row) -> list[str]:
         row.label, str(row.workers), str(row.threads), spread_text(row.images_per_s),
         rate(row.regions_per_s["median"]), opt(row.speedup_vs_1_worker, "{:.2f}x"), opt(row.efficiency, "{:.0%}"),
         opt(row.speedup_vs_paddleocr, "{:.2f}x"), opt(row.speedup_vs_rapidocr, "{:.2f}x"),
-        spread_text(row.whole, "{:.1f}"), spread_text(row.wall_vs_paddleocr, "{:.2f}"),
+        spread_text(row.whole, "{:.1f}"), opt(row.whole_cpu["median"] if row.whole_cpu else None, "{:.1f}"),
+        spread_text(row.wall_vs_paddleocr, "{:.2f}"),
         spread_text(row.wall_vs_rapidocr, "{:.2f}"), f"{row.peak_rss_worker_mb:.0f}", f"{row.peak_rss_total_mb:.0f}",
         f"{row.whole_rss_mb:.0f}" if row.whole else "-", f"{row.cpu_cores_used:.2f}", f"{row.other_cores_busy:.2f}",
         _match(row.text_matched), f"{row.warmup_seconds:.1f}", "; ".join(notes),
@@ -70,7 +71,8 @@ def explanations(results: Sequence[CellResult], rows: Sequence[Row], machine_cor
         lines.append(f"OVERSUBSCRIBED: workers x engine threads > {machine_cores} cores")
     lines.append("images/s: pool warm, pages only (warm-up apart); whole s: the same setting as a whole fresh process "
                  "(`pipeline run`, or the yardstick's script), start to exit; wall/X: whole-process wall time ours/X, "
-                 "per round of alternated runs (below 1 is faster than X)")
+                 "per round of alternated runs (below 1 is faster than X); whole CPU s: user + system CPU of every process "
+                 "of that run (median; steadier than wall time on a busy machine)")
     lines.append("CPU used: average cores busy in the measured process tree during the timed runs; others: average "
                  "cores busy with other programs meanwhile (noise: the row is slowed when CPU used + others > cores)")
     lines.append("RSS/wkr: peak RSS of the largest worker process (the one process for serial, thread and the "

@@ -57,7 +57,8 @@ def _to_row(result: CellResult, machine_cores: int) -> Row:
         peak_rss_worker_mb=result.peak_rss_worker_mb, peak_rss_total_mb=result.peak_rss_total_mb,
         cpu_cores_used=result.cpu_cores_used, other_cores_busy=result.other_cores_busy, text_matched=None,
         stage_seconds=dict(result.stage_seconds), whole_seconds=list(result.whole_seconds),
-        whole=spread(result.whole_seconds) if result.whole_seconds else None, whole_rss_mb=result.whole_rss_mb,
+        whole=spread(result.whole_seconds) if result.whole_seconds else None,
+        whole_cpu=spread(result.whole_cpu_seconds) if result.whole_cpu_seconds else None, whole_rss_mb=result.whole_rss_mb,
         error=result.error,
     )
 

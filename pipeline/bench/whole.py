@@ -65,7 +65,10 @@ def run_rounds(specs: Sequence[CellSpec], results: Sequence[CellResult], rounds:
                 result.whole_error = "timed out" if done.timed_out else f"exit code {done.returncode} (see {log})"
                 continue
             result.whole_seconds.append(done.seconds)
+            if done.cpu_seconds is not None:
+                result.whole_cpu_seconds.append(done.cpu_seconds)
             result.whole_rss_mb = max(result.whole_rss_mb, done.peak_rss_mb)
             if not result.whole_texts:
                 result.whole_texts = read_texts(output)
-            progress(f"    {spec.name}: {done.seconds:.1f}s, peak RSS {done.peak_rss_mb:.0f} MB")
+            cpu = "" if done.cpu_seconds is None else f" ({done.cpu_seconds:.1f}s CPU)"
+            progress(f"    {spec.name}: {done.seconds:.1f}s{cpu}, peak RSS {done.peak_rss_mb:.0f} MB")
