@@ -69,6 +69,9 @@ def draw_chart(rows: Sequence[Row], path: Path, title: str) -> None:
     speed.set_title("Throughput, pool warm (images/s, median; bars: min-max)")
     speed.legend(fontsize=8)
     efficiency.axhline(1.0, color="gray", linestyle=":", label="ideal")
+    if not any(r.efficiency is not None and r.workers > 1 for r in rows):
+        efficiency.text(0.5, 0.5, "needs 1 and more workers of a mode", ha="center", va="center",
+                        transform=efficiency.transAxes)
     efficiency.set_ylim(0, max(1.1, *[r.efficiency or 0 for r in rows]) * 1.05)
     efficiency.yaxis.set_major_formatter(PercentFormatter(1.0))
     efficiency.set_title("Parallel efficiency (speed-up over 1 worker / workers)")
