@@ -3,28 +3,41 @@
 The engine lives in a module-level slot set by the initializer (`ProcessPoolExecutor` throws the
 initializer's return value away). The slot is thread-local, so the thread-pool backend gets one
 engine per thread, as PaddleOCR engines are not thread-safe.
+
+The engine is `pipeline.engine.OcrEngine` unless the environment variable `PIPELINE_ENGINE` names
+another class as `module:Class` (built with the same arguments, with the `pipeline.tasks.Engine`
+methods): tests use it to run the scheduler, the pools and the writer on a fast fake engine.
+Spawned workers inherit the variable.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import threading
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 from pipeline.config import Config
 from pipeline.engine import OcrEngine
+from pipeline.line_angle import LineAngleClassifier
+from pipeline.orientation import MIN_SIDE, PageOrientation
 from pipeline.models import ResolvedModels
 from pipeline.errors import one_line
 from pipeline.reader import read_image
-from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
+from pipeline.tasks import Box, DetectResult, Engine, ImageRef, RecognizeResult, RecognizeTask
 from pipeline.timing import take_stage_times, timed
 
-__all__ = ["current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
+__all__ = ["ENGINE_ENV", "current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
 
-_slot = threading.local()  # this worker's engine and read limit
+ENGINE_ENV = "PIPELINE_ENGINE"
+
+_slot = threading.local()  # this worker's engine, its optional passes, and read limit
 
 
 def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
@@ -45,15 +58,32 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         # Ctrl-C goes to the whole process group; the parent alone decides how to stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent(parent)
-    engine = OcrEngine(config, models)
+    engine = _engine_class()(config, models)
+    line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
+    orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
     if config.engine.warmup:
         engine.warm_up()
+        if line_angle is not None:
+            line_angle.upside_down([np.full((32, 128, 3), 255, dtype=np.uint8)])
+        if orientation is not None:
+            orientation.degrees(np.full((256, 256, 3), 255, dtype=np.uint8))
         take_stage_times()  # warm-up is not part of any image's time
     _slot.engine = engine
+    _slot.line_angle = line_angle
+    _slot.orientation = orientation
     _slot.max_pixels = config.limits.max_image_pixels
+    _slot.read_whole_crops = config.detection.read_whole_crops
 
 
-def current_engine() -> OcrEngine:
+def _engine_class() -> Callable[[Config, ResolvedModels], Engine]:
+    spec = os.environ.get(ENGINE_ENV)
+    if not spec:
+        return OcrEngine
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def current_engine() -> Engine:
     engine = getattr(_slot, "engine", None)
     if engine is None:
         raise RuntimeError("no OCR engine in this worker: init_worker did not run here")
@@ -71,13 +101,26 @@ def _read(image: ImageRef) -> object:
     return read_image(Path(image.path), image.page, max_pixels=_slot.max_pixels)
 
 
+def _whole(pixels: np.ndarray) -> tuple[Box, np.ndarray]:
+    """The whole image as one region: a crop of a line or word in which detection found nothing
+    (DB misses text that fills the image edge to edge) is still read, as RapidOCR reads crops."""
+    height, width = pixels.shape[:2]
+    return [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], pixels
+
+
 def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
     """Read one page and find its text regions; a bad image becomes an error result.
     `wide`: the other workers are idle, so detect with every core's threads."""
     engine = current_engine()
+    orientation: PageOrientation | None = getattr(_slot, "orientation", None)
     try:
         pixels = _read(image)
+        degrees = 0
+        if orientation is not None:
+            pixels, degrees = orientation.upright(pixels)  # type: ignore[arg-type]
         regions = engine.detect(pixels, wide=wide)  # type: ignore[arg-type]
+        if not regions and _slot.read_whole_crops and min(pixels.shape[:2]) < MIN_SIDE:  # type: ignore[attr-defined]
+            regions = [_whole(pixels)]  # type: ignore[arg-type]
     except Exception as exc:  # one bad image must not end the run
         return DetectResult(image.index, error=one_line(exc), times=take_stage_times())
     return DetectResult(
@@ -85,10 +128,16 @@ def run_detect(image: ImageRef, wide: bool = False) -> DetectResult:
         boxes=[box for box, _ in regions],
         crops=[crop for _, crop in regions],
         times=take_stage_times(),
+        orientation=degrees,
     )
 
 
 def run_recognize(task: RecognizeTask) -> RecognizeResult:
-    """Recognize a chunk of one image's regions."""
-    lines = current_engine().recognize(task.crops)
+    """Recognize a chunk of one image's regions (upside-down lines turned first, when asked)."""
+    engine = current_engine()
+    line_angle: LineAngleClassifier | None = getattr(_slot, "line_angle", None)
+    if line_angle is not None:
+        lines = line_angle.recognize(task.crops, engine.recognize)
+    else:
+        lines = engine.recognize(task.crops)
     return RecognizeResult(task.index, task.start, lines, times=take_stage_times())
