@@ -4,8 +4,8 @@
   sizes and thresholds), except the embedded model folders and the orientation models off (the
   offline constructor in DESIGN.md), at `cpu_threads` threads. `engine` other than "paddle" runs it
   on that PaddleX engine instead (e.g. "onnxruntime"), for a yardstick on the same runtime as ours.
-- `paddleocr-ours`: PaddleOCR with our settings (`pipeline.reference`): the text every row of ours
-  is compared with.
+- `paddleocr-ours`: PaddleOCR with our settings and runtime (`pipeline.reference`), its lines put in
+  our reading order: the text every row of ours is compared with.
 - `rapidocr`: RapidOCR-onnxruntime with its own defaults and bundled ONNX weights, 2 intra-op
   threads, its angle classifier off (as PaddleOCR's orientation models are).
 
@@ -21,6 +21,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,15 @@ def _predict_paddleocr(ocr: Any, pixels: Any) -> list[str]:
     return reference_lines(ocr, pixels)
 
 
+def _predict_as_ours(config: Any, ocr: Any, source: Any) -> list[str]:
+    """PaddleOCR's lines made into a record as a run makes it (reading order, score threshold)."""
+    from pipeline.reference import reference_record
+    from pipeline.tasks import ImageRef
+
+    record = reference_record(ocr.predict(source)[0], ImageRef(0, "", "", 0), config)
+    return [line["text"] for line in record["lines"]]
+
+
 def _rapidocr(threads: int) -> Any:
     """RapidOCR 1.4.4 takes thread settings as global keyword arguments and copies them to its
     det/cls/rec onnxruntime sessions."""
@@ -82,7 +92,8 @@ def build(kind: str, config: Any, threads: int, engine: str = "paddle") -> Yards
     if kind == PADDLEOCR_OURS:  # our runtime too, so that its text is what ours must equal
         from pipeline.reference import reference_ocr
 
-        return reference_ocr(config, resolve_models(config.models, config.engine.runtime), threads), _predict_paddleocr
+        ocr = reference_ocr(config, resolve_models(config.models, config.engine.runtime), threads)
+        return ocr, partial(_predict_as_ours, config)
     raise ValueError(f"unknown yardstick '{kind}'")
 
 
