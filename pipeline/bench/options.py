@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=None,
                         help="whole-process runs of each setting, alternated (default: --repeat; 0: none)")
     parser.add_argument("--out", default="bench-out", help="folder for bench.json and bench.png (default: bench-out)")
-    parser.add_argument("-c", "--config", help="YAML config (default: configs/default.yaml)")
+    parser.add_argument("-c", "--config", help="YAML config laid over the packaged defaults (see `ocr-pipeline config`)")
 
 
 @dataclass(frozen=True)
