@@ -16,6 +16,7 @@ from pipeline.bench.options import add_arguments as add_bench_arguments
 from pipeline.config import default_config_source, default_config_text, load_config, usable_cores
 from pipeline.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_of, one_line
 from pipeline.formats import FORMATS
+from pipeline.safepaths import shown
 
 __all__ = ["main"]
 
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=tuple(FORMATS), help="output format (default: the config's, jsonl)")
     run.add_argument("--backend", default="process", choices=("process", "thread", "serial"),
                      help="how workers run (default: process)")
+    run.add_argument("--follow-symlinks", action="store_true",
+                     help="follow symlinks in input folders wherever they point (default: only to targets inside an input)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true",
@@ -107,6 +110,7 @@ def _run(args: argparse.Namespace) -> int:
         "workers": args.workers,
         "threads_per_worker": args.threads,
         "format": args.format,
+        "follow_symlinks": True if args.follow_symlinks else None,
     }
     config = load_config(args.config, overrides)
     cores = usable_cores()
@@ -116,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
                   overwrite=args.overwrite, retry_errors=args.retry_errors)
     for warning in summary.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {shown(warning)}", file=sys.stderr)
     print(summary.describe(), file=sys.stderr)
     print(f"Results: {config.output}", file=sys.stderr)
     print(f"Config: {args.config or default_config_source()}", file=sys.stderr)
@@ -133,14 +137,14 @@ def _report(exc: BaseException, debug: bool) -> ExitCode:
     if isinstance(exc, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
     elif isinstance(exc, Interrupted):
-        print(f"interrupted: {one_line(exc)}", file=sys.stderr)
+        print(f"interrupted: {shown(one_line(exc))}", file=sys.stderr)
     elif isinstance(exc, PipelineError):
-        print(f"error: {one_line(exc)}", file=sys.stderr)
+        print(f"error: {shown(one_line(exc))}", file=sys.stderr)
     else:
         if debug:
             traceback.print_exception(exc, file=sys.stderr)
         hint = "" if debug else " (run again with --debug for the traceback)"
-        print(f"internal error: {one_line(exc)}{hint}", file=sys.stderr)
+        print(f"internal error: {shown(one_line(exc))}{hint}", file=sys.stderr)
     return exit_code_of(exc)
 
 

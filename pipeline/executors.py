@@ -14,6 +14,7 @@ import multiprocessing
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
+from pipeline import retire
 from pipeline.errors import RunFailed
 from pipeline.config import Config
 from pipeline.models import ResolvedModels
@@ -61,12 +62,13 @@ def _thread(workers: int, config: Config, models: ResolvedModels) -> Executor:
 
 @backend("process")
 def _process(workers: int, config: Config, models: ResolvedModels) -> Executor:
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=init_worker,
-        initargs=(config, models),
-    )
+    options = dict(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+                   initargs=(config, models))
+    if not retire.SUPPORTED:
+        return ProcessPoolExecutor(**options)  # type: ignore[arg-type]
+    # Workers retire between tasks past limits.max_worker_rss_mb or limits.max_tasks_per_worker.
+    return retire.RetiringProcessPool(**options, max_tasks=config.limits.max_tasks_per_worker,  # type: ignore[arg-type]
+                                      max_rss_mb=config.limits.max_worker_rss_mb)
 
 
 def worker_count(kind: str, config: Config) -> int:

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from pipeline.checksums import MANIFEST, verify_manifest
 from pipeline.config import Config
 from pipeline.engine import OcrEngine
 from pipeline.line_angle import LineAngleClassifier
@@ -58,6 +59,8 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
         # Ctrl-C goes to the whole process group; the parent alone decides how to stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent(parent)
+    for model in (models.detection, models.recognition):
+        _check_model_files(model.dir)
     engine = _engine_class()(config, models)
     line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
     orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
@@ -71,8 +74,16 @@ def init_worker(config: Config, models: ResolvedModels) -> None:
     _slot.engine = engine
     _slot.line_angle = line_angle
     _slot.orientation = orientation
-    _slot.max_pixels = config.limits.max_image_pixels
+    _slot.limits = config.limits
     _slot.read_whole_crops = config.detection.read_whole_crops
+
+
+def _check_model_files(folder: str | None) -> None:
+    """A prepared model folder (one with a checksum manifest) must still match it when a worker loads it."""
+    if folder and (Path(folder) / MANIFEST).is_file():
+        problem = verify_manifest(Path(folder))
+        if problem is not None:
+            raise RuntimeError(f"model files in {folder} changed since they were prepared: {problem}")
 
 
 def _engine_class() -> Callable[[Config, ResolvedModels], Engine]:
@@ -98,7 +109,9 @@ def ping() -> int:
 
 @timed("read")
 def _read(image: ImageRef) -> object:
-    return read_image(Path(image.path), image.page, max_pixels=_slot.max_pixels)
+    limits = _slot.limits
+    return read_image(Path(image.path), image.page, max_pixels=limits.max_image_pixels,
+                      max_bytes=limits.max_file_bytes, max_pages=limits.max_pages)
 
 
 def _whole(pixels: np.ndarray) -> tuple[Box, np.ndarray]:
