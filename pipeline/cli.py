@@ -12,6 +12,7 @@ import sys
 import traceback
 from typing import Any, Callable, Sequence
 
+from pipeline.bench.options import add_arguments as add_bench_arguments
 from pipeline.config import Config, default_config_source, default_config_text, load_config, usable_cores
 from pipeline.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_of, one_line
 from pipeline.formats import FORMATS
@@ -63,14 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("config", parents=[common],
                         help="print the packaged default config (every knob, with comments) to copy and edit")
     bench = commands.add_parser("bench", parents=[common],
-                                help="time the serial, thread and process backends against plain PaddleOCR")
-    bench.add_argument("inputs", nargs="+", help="image files or folders to OCR in every setting")
-    bench.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated (default: 1,2,4)")
-    bench.add_argument("--threads", default="1,2", help="engine CPU threads per worker, comma-separated (default: 1,2)")
-    bench.add_argument("--modes", default="serial,thread,process", help="backends (default: serial,thread,process)")
-    bench.add_argument("--repeat", type=_positive_int, default=3, help="timed runs of each setting (default: 3)")
-    bench.add_argument("--out", default="bench-out", help="folder for bench.json and bench.png (default: bench-out)")
-    bench.add_argument("-c", "--config", help="YAML config laid over the packaged defaults")
+                                help="time our backends and settings against plain PaddleOCR and RapidOCR")
+    add_bench_arguments(bench)
     evaluate = commands.add_parser("eval", help="score a results file against ground truth (CER, WER, word-bag F1)")
     evaluate.add_argument("labels", help="JSONL of {\"image\": ..., \"text\": ...} per line")
     evaluate.add_argument("results", help="the JSONL output of `run` over the labels' folder")
@@ -103,10 +98,9 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from pipeline.bench import bench_command
+    from pipeline.bench.command import run_bench
 
-    return bench_command(args.inputs, workers=args.workers, threads=args.threads, modes=args.modes,
-                         repeat=args.repeat, out=args.out, config_path=args.config)
+    return run_bench(args)
 
 
 def _config(args: argparse.Namespace) -> int:
