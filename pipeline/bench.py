@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.backends import backend_names
 from pipeline.config import usable_cores
 
 __all__ = [
@@ -58,7 +59,7 @@ __all__ = [
     "run_cell",
 ]
 
-MODES = ("serial", "thread", "process")
+MODES = tuple(backend_names())  # the one registry of backends
 REFERENCE = "reference"
 RAPIDOCR = "rapidocr"
 RAPIDOCR_THREADS = 2

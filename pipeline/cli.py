@@ -14,6 +14,7 @@ import argparse
 import sys
 from typing import Any, Sequence
 
+from pipeline.backends import BackendOptions, backend_names
 from pipeline.config import load_config, usable_cores
 from pipeline.errors import ConfigError, ResumeError
 
@@ -44,8 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-w", "--workers", type=_positive_int, help="worker processes (default: one per core)")
     run.add_argument("--threads", type=_positive_int, help="engine CPU threads per worker (default: 1)")
     run.add_argument("--format", choices=("jsonl", "txt", "csv"), help="output format (default: jsonl)")
-    run.add_argument("--backend", default="process", choices=("process", "thread", "serial"),
-                     help="how workers run (default: process)")
+    run.add_argument("--backend", default="process", choices=backend_names(),
+                     help="how workers run (default: process; dask needs pip install -e '.[dask]')")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="with --backend dask: a running Dask scheduler, like tcp://HOST:8786 "
+                          "(default: start a local cluster)")
+    run.add_argument("--ship-bytes", action="store_true",
+                     help="send each file's bytes with its task, for workers that cannot open the input paths")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true",
@@ -56,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("inputs", nargs="+", help="image files or folders to OCR in every setting")
     bench.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated (default: 1,2,4)")
     bench.add_argument("--threads", default="1,2", help="engine CPU threads per worker, comma-separated (default: 1,2)")
-    bench.add_argument("--modes", default="serial,thread,process", help="backends (default: serial,thread,process)")
+    bench.add_argument("--modes", default="serial,thread,process",
+                       help=f"backends, of {','.join(backend_names())} (default: serial,thread,process)")
     bench.add_argument("--repeat", type=_positive_int, default=3, help="timed runs of each setting (default: 3)")
     bench.add_argument("--out", default="bench-out", help="folder for bench.json and bench.png (default: bench-out)")
     bench.add_argument("-c", "--config", help="YAML config (default: configs/default.yaml)")
@@ -82,14 +89,17 @@ def _run(args: argparse.Namespace) -> int:
     }
     if args.output is None and args.format in ("txt", "csv"):
         overrides["output"] = {"txt": "results", "csv": "results.csv"}[args.format]
+    if args.scheduler and args.backend != "dask":
+        raise ConfigError("--scheduler needs --backend dask")
+    options = BackendOptions(scheduler=args.scheduler, ship_bytes=args.ship_bytes)
     config = load_config(args.config, overrides)
     cores = usable_cores()
-    if args.backend != "serial" and config.resolved_workers() * config.threads_per_worker > cores:
+    if args.backend != "serial" and not args.scheduler and config.resolved_workers() * config.threads_per_worker > cores:
         print(f"warning: {config.resolved_workers()} workers x {config.threads_per_worker} threads oversubscribe "
               f"{cores} cores, which is usually slower (`python -m pipeline bench` measures it)", file=sys.stderr)
     try:
         summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
-                      overwrite=args.overwrite, retry_errors=args.retry_errors)
+                      overwrite=args.overwrite, retry_errors=args.retry_errors, options=options)
     except Interrupted as stop:
         print(f"interrupted: {stop}", file=sys.stderr)
         print(f"Finished records are in {config.output}; run again (or with --resume) to continue.", file=sys.stderr)

@@ -41,6 +41,8 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "count_pages",
+    "decode_image",
+    "read_bytes",
     "read_image",
 ]
 
@@ -96,7 +98,13 @@ def count_pages(path: Path) -> int:
 
 def read_image(path: Path, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode one page as a C-contiguous uint8 BGR array of shape (H, W, 3). Raises ImageReadError."""
-    data = _read_bytes(path)
+    return decode_image(read_bytes(path), page, max_pixels)
+
+
+def decode_image(data: bytes, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """`read_image` of a file's bytes already in memory (shipped to a worker that cannot see the file)."""
+    if not data:
+        raise ImageReadError("empty file (0 bytes)")
     with _library_settings(), _open_header(io.BytesIO(data)) as img:
         _seek_page(img, page)
         width, height = img.size
@@ -142,7 +150,8 @@ def _open_file(path: Path) -> BinaryIO:
         raise ImageReadError(f"invalid path: {exc}") from None
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes; OS errors become an ImageReadError with a one-line reason."""
     with _open_file(path) as f:
         try:
             data = f.read()

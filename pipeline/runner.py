@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from pipeline.config import Config
 from pipeline.errors import Interrupted
-from pipeline.executors import WorkerPool, worker_count
+from pipeline.backends import Backend, BackendOptions, backend_class, open_backend
 from pipeline.inputs import discover
 from pipeline.models import resolve_models
 from pipeline.records import Record
@@ -81,18 +81,17 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWriter, *, backend: str = "process",
-                   quiet: bool = False, progress_file: IO[str] | None = None,
-                   pool: WorkerPool | None = None) -> RunSummary:
+                   quiet: bool = False, progress_file: IO[str] | None = None, pool: Backend | None = None,
+                   options: BackendOptions | None = None) -> RunSummary:
     """OCR `images` (whose `index` is 0..n-1) and give each page's record to `writer`.
 
     `pool` lets a caller (the benchmark) reuse warm workers; otherwise one is made and closed here.
     """
-    workers = worker_count(backend, config)
-    summary = RunSummary(images=len(images), workers=workers, backend=backend)
     started = time.perf_counter()
     own_pool = pool is None
     if pool is None:
-        pool = WorkerPool(backend, workers, config, resolve_models(config.models))
+        pool = open_backend(backend, config, resolve_models(config.models), options)
+    summary = RunSummary(images=len(images), workers=pool.workers, backend=backend)
     progress = tqdm(total=len(images), unit="img", disable=quiet, file=progress_file or sys.stderr, dynamic_ncols=True)
     scheduler: Scheduler | None = None
 
@@ -130,14 +129,16 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
 
 
 def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process", quiet: bool = False,
-        overwrite: bool = False, retry_errors: bool = False) -> RunSummary:
+        overwrite: bool = False, retry_errors: bool = False, options: BackendOptions | None = None) -> RunSummary:
     """Discover the pages under `inputs`, OCR those not already in `config.output`, and write them.
 
     An existing output is resumed (its complete records are kept and their pages skipped)
     unless `overwrite` is set.
     """
     found = discover(inputs)
-    resolve_models(config.models)  # a bad model config fails here, before the output is touched
+    # A bad model config or a backend that cannot run here fails before the output is touched.
+    resolve_models(config.models)
+    backend_class(backend).check()
     output = Path(config.output)
     done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
     todo = [image for image in found.images if (image.rel, image.page) not in done]
@@ -145,7 +146,7 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     sink: Sink = open_sink(config.format, output, append=not overwrite)
     with _sigterm_as_interrupt(), OrderedWriter(sink) as writer:
         if todo:
-            summary = process_images(todo, config, writer, backend=backend, quiet=quiet)
+            summary = process_images(todo, config, writer, backend=backend, quiet=quiet, options=options)
         else:
             summary = RunSummary(workers=0, backend=backend)
     summary.images = len(found.images)
