@@ -56,13 +56,12 @@ def require_dask() -> Any:
 def _transfer(dask_future: Any, future: Future[Any]) -> None:
     """Runs in a Dask callback thread: hand the outcome over to the `concurrent.futures` side."""
     try:
-        outcome = dask_future.result()
-    except BaseException as exc:  # KilledWorker, the task's own error, a cancellation
-        settle: Callable[[], None] = lambda: future.set_exception(exc)  # noqa: E731
-    else:
-        settle = lambda: future.set_result(outcome)  # noqa: E731
-    try:
-        settle()
+        try:
+            outcome = dask_future.result()
+        except BaseException as exc:  # KilledWorker, the task's own error, a cancellation
+            future.set_exception(exc)
+        else:
+            future.set_result(outcome)
     except InvalidStateError:  # cancelled by us meanwhile (a hung task given up on)
         pass
 
