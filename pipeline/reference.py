@@ -10,6 +10,7 @@ import numpy as np
 from pipeline.config import Config
 from pipeline.engine import cap_native_threads
 from pipeline.models import ResolvedModels
+from pipeline.runtimes import runtime_named
 
 __all__ = ["reference_lines", "reference_ocr"]
 
@@ -35,10 +36,10 @@ def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
         text_det_unclip_ratio=det.unclip_ratio,
         text_rec_score_thresh=config.recognition.score_threshold,
         text_recognition_batch_size=config.recognition.batch_size,
-        device=config.engine.device,
-        enable_mkldnn=config.engine.enable_mkldnn,
-        mkldnn_cache_capacity=config.engine.mkldnn_cache_capacity,
-        cpu_threads=threads,
+        # The same runtime as the run (PaddleOCR takes engine= and engine_config= itself).
+        **runtime_named(config.engine.runtime).predictor_kwargs(
+            threads, config.engine.device, config.engine.enable_mkldnn, config.engine.mkldnn_cache_capacity
+        ),
     )
 
 

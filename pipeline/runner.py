@@ -90,7 +90,7 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
     started = time.perf_counter()
     own_pool = pool is None
     if pool is None:
-        pool = open_backend(backend, config, resolve_models(config.models), options)
+        pool = open_backend(backend, config, resolve_models(config.models, config.engine.runtime), options)
     summary = RunSummary(images=len(images), workers=pool.workers, backend=backend)
     progress = tqdm(total=len(images), unit="img", disable=quiet, file=progress_file or sys.stderr, dynamic_ncols=True)
     scheduler: Scheduler | None = None
@@ -137,7 +137,7 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     """
     found = discover(inputs)
     # A bad model config or a backend that cannot run here fails before the output is touched.
-    resolve_models(config.models)
+    resolve_models(config.models, config.engine.runtime)
     backend_class(backend).check()
     output = Path(config.output)
     done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)

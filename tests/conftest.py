@@ -32,7 +32,7 @@ def config() -> Config:
 
 @pytest.fixture(scope="session")
 def models(config: Config) -> ResolvedModels:
-    return resolve_models(config.models)
+    return resolve_models(config.models, config.engine.runtime)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ class EngineSetup(WorkerPlugin):
         self.initializer = initializer
 
     def _build(self) -> None:
-        self.initializer(self.config, resolve_models(self.config.models))
+        self.initializer(self.config, resolve_models(self.config.models, self.config.engine.runtime))
 
     async def setup(self, worker: Any) -> None:
         # On the thread pool that runs the tasks, not on the worker's event loop: building takes
