@@ -177,3 +177,30 @@ def test_scheduler_needs_the_dask_backend(tmp_path: Path, capsys: pytest.Capture
     code = main(["run", str(SAMPLES / "screenshot_ui.png"), "-o", str(tmp_path / "o.jsonl"),
                  "--scheduler", "tcp://127.0.0.1:8786"])
     assert code == EXIT_USAGE and "--backend dask" in capsys.readouterr().err
+
+
+def test_run_on_a_running_scheduler_with_shipped_bytes(tmp_path: Path, config: Config,
+                                                        texts: dict[str, list[str]]) -> None:
+    from distributed import LocalCluster
+
+    folder = _folder(tmp_path, {})
+    out = tmp_path / "out.jsonl"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        code = main(["run", str(folder), "-o", str(out), "--backend", "dask", "--scheduler",
+                     cluster.scheduler_address, "--ship-bytes", "--quiet"])
+    assert code == EXIT_OK
+    records = _records(out)
+    assert len(records) == len(SMALL)
+    _check_good(records, texts)
+
+
+def test_a_scheduler_whose_workers_run_several_threads_is_refused(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from distributed import LocalCluster
+
+    out = tmp_path / "out.jsonl"
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        code = main(["run", str(SAMPLES / "screenshot_ui.png"), "-o", str(out), "--backend", "dask",
+                     "--scheduler", cluster.scheduler_address, "--quiet"])
+    assert code == EXIT_USAGE
+    assert "--nthreads 1" in capsys.readouterr().err
