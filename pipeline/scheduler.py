@@ -23,14 +23,14 @@ import math
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from pipeline.backends import Backend
 from pipeline.config import Config
 from pipeline.engine import Box, Recognized
 from pipeline.errors import ImageReadError, RunFailed, one_line
-from pipeline.backends import Backend
 from pipeline.reader import read_bytes
 from pipeline.records import Record, error_record, ok_record
 from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
@@ -230,9 +230,11 @@ class Scheduler:
             self._in_flight.clear()
         self._pool.replace_dead_workers()
         retries = self._config.limits.max_retries
+        # A suspect runs alone (see _fill): if it died, it is the culprit.
+        alone = len(lost) == 1 and lost[0].suspect
         for task in lost:
             task.suspect = True
-        if len(lost) == 1 and not self._in_flight:  # it ran alone: it is the culprit
+        if alone:
             task = lost[0]
             task.crashes += 1
             if task.crashes >= retries:
