@@ -153,7 +153,9 @@ def test_a_stopped_run_resumes_to_exactly_one_record_per_image(tmp_path: Path, h
     assert all(r["status"] == "ok" and r["text"] for r in records)
 
 
-def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path, models: ResolvedModels) -> None:
+@pytest.mark.parametrize("backend", ["process", "dask"])
+def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path, models: ResolvedModels,
+                                                                  backend: str) -> None:
     broken = tmp_path / "broken_rec"
     broken.mkdir()
     shutil.copy(Path(models.recognition.dir) / "inference.yml", broken / "inference.yml")  # type: ignore[arg-type]
@@ -161,11 +163,13 @@ def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path
     (broken / "inference.pdiparams").write_bytes(b"not weights")
     config_file = tmp_path / "broken.yaml"
     config_file.write_text(
+        # A Paddle model folder: the paddle runtime reads it (the default runtime reads ONNX).
+        f"engine:\n  runtime: paddle\n"
         f"models:\n  recognition:\n    source: local\n    name: PP-OCRv4_mobile_rec\n    dir: '{broken.as_posix()}'\n",
         encoding="utf-8",
     )
     started = time.monotonic()
     code = main(["run", str(SAMPLES / "screenshot_ui.png"), "-c", str(config_file), "-o", str(tmp_path / "o.jsonl"),
-                 "--workers", "2", "--quiet"])
+                 "--workers", "2", "--backend", backend, "--quiet"])
     assert code == EXIT_RUN_FAILED
     assert time.monotonic() - started < 120

@@ -26,7 +26,7 @@ from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
 from pipeline.backends.base import Backend, Initializer
 from pipeline.config import Config, ModelConfig
-from pipeline.errors import ConfigError, RunFailed
+from pipeline.errors import ConfigError, RunFailed, one_line
 from pipeline.models import ResolvedModel, ResolvedModels
 from pipeline.worker import init_worker
 
@@ -121,7 +121,9 @@ class DaskBackend(Backend):
             raise
         except Exception as exc:
             self.shutdown(kill=True)
-            raise RunFailed(f"the dask workers failed to start: {exc.__class__.__name__}: {exc}") from exc
+            raise RunFailed(
+                f"the dask workers failed to start: their OCR engine could not be built ({one_line(exc)})"
+            ) from exc
 
     def _start_local_cluster(self, distributed: Any) -> None:
         import dask
@@ -201,16 +203,19 @@ class DaskBackend(Backend):
     # -- stopping -------------------------------------------------------------------------------
 
     def shutdown(self, *, kill: bool = False) -> None:
+        """Best effort: a cluster whose workers keep dying may not close in time. Our local
+        cluster's worker processes leave with this process anyway."""
         with self._lock:
             tasks = list(self._tasks.values())
             self._tasks.clear()
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None
-        try:
-            if client is not None:
-                for task in tasks:
-                    task.cancel()
-                client.close(timeout=5 if kill else 30)
-        finally:
-            if cluster is not None:  # ours; a remote cluster is left running
-                cluster.close(timeout=5 if kill else 30)
+        timeout = 5 if kill else 30
+        for task in tasks:
+            task.cancel()
+        for closing in (client, cluster):  # a remote cluster is left running: only our client closes
+            if closing is not None:
+                try:
+                    closing.close(timeout=timeout)
+                except Exception as exc:  # noqa: BLE001 (nothing more to do about it)
+                    logging.getLogger(__name__).warning("closing the dask %s: %s", type(closing).__name__, exc)
