@@ -57,7 +57,7 @@ class ModelsConfig:
 class DetectionConfig:
     limit_side_len: int = 64
     limit_type: str = "min"
-    max_side_limit: int = 4000
+    max_side_limit: int = 2000
     thresh: float = 0.3
     box_thresh: float = 0.6
     # 2.0 (PaddleX's own default for DB) keeps the spaces between words that 1.5 loses: crops
