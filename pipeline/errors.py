@@ -64,16 +64,19 @@ class ImageReadError(PipelineError):
 
     def __init__(self, reason: str) -> None:
         # Reasons often embed messages from C libraries; keep them to a single clean line.
-        super().__init__(" ".join(str(reason).split()) or "unreadable image")
+        super().__init__(one_line(reason) or "unreadable image")
 
 
-def one_line(exc: BaseException, limit: int = 500) -> str:
-    """A one-line reason for an error record or a message: our own errors as they are, any other
-    exception prefixed with its class name (its text alone is often meaningless, e.g. a KeyError)."""
-    text = " ".join(str(exc).split())
-    if not isinstance(exc, PipelineError):
-        text = f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
-    return (text or exc.__class__.__name__)[:limit]
+def one_line(reason: BaseException | str, limit: int = 500) -> str:
+    """A one-line reason for an error record or a message. Text is squeezed onto one line; an
+    exception of ours keeps its message as it is, any other is prefixed with its class name (its
+    text alone is often meaningless, e.g. a KeyError)."""
+    if isinstance(reason, str):
+        return " ".join(reason.split())[:limit]
+    text = " ".join(str(reason).split())
+    if not isinstance(reason, PipelineError):
+        text = f"{reason.__class__.__name__}: {text}" if text else reason.__class__.__name__
+    return (text or reason.__class__.__name__)[:limit]
 
 
 def exit_code_of(exc: BaseException) -> ExitCode:

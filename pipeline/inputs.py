@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline.errors import ImageReadError
-from pipeline.reader import IMAGE_EXTENSIONS, count_pages
+from pipeline.filetypes import IMAGE_EXTENSIONS, is_multi_page
+from pipeline.reader import count_pages
 from pipeline.tasks import ImageRef
 
 __all__ = ["Discovery", "discover"]
-
-_MULTI_PAGE = {".tif", ".tiff"}
 
 
 @dataclass
@@ -76,7 +75,7 @@ def discover(inputs: Iterable[str | Path]) -> Discovery:
             continue
         seen.add(key)
         pages = 1
-        if path.suffix.lower() in _MULTI_PAGE:
+        if is_multi_page(path.name):
             try:
                 pages = count_pages(path)
             except ImageReadError:

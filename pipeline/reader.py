@@ -35,7 +35,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile
 
-from pipeline.errors import ImageReadError
+from pipeline.errors import ImageReadError, one_line
+from pipeline.filetypes import IMAGE_EXTENSIONS
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -48,11 +49,6 @@ __all__ = [
 
 DEFAULT_MAX_PIXELS: int = 100_000_000
 """Decompression-bomb guard: width * height above this is refused before decoding."""
-
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-)
-"""File name suffixes (lower-case, with the dot) that the pipeline treats as images."""
 
 # Pillow formats we accept, whatever the file is called. Restricting Image.open to these
 # also stops Pillow's loosely-detected plugins (TGA, etc.) from "recognising" random bytes.
@@ -443,7 +439,7 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _describe(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = one_line(str(exc))
     # Pillow's messages often quote the BytesIO repr, which means nothing to a user.
     text = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", " data", text)
     # "decoder error -2" -> "decoding error (decoder error -2)"

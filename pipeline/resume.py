@@ -8,7 +8,7 @@ kill produces, so it raises `ResumeError` naming the line instead of guessing. T
 each page atomically, so there only leftover temporary files and the last row of `errors.tsv` need
 care.
 
-Example::
+Each format's reader is registered in `pipeline.formats`; use it through `completed_pages` there::
 
     done = completed_pages(Path("results.jsonl"), "jsonl")
     todo = [image for image in images if (image.rel, image.page) not in done]
@@ -29,14 +29,13 @@ from pipeline.writer import (
     CSV_COLUMNS,
     ERRORS_TSV,
     ERRORS_TSV_COLUMNS,
-    FORMATS,
     atomic_write,
     is_temp_name,
     txt_relpath,
     unescape_tsv,
 )
 
-__all__ = ["PageKey", "completed_pages"]
+__all__ = ["PageKey", "read_csv", "read_jsonl", "read_txt"]
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +70,6 @@ class _Scan:
 
     def has_records(self) -> bool:
         return bool(self.done or self.errors)
-
-
-def completed_pages(output: Path, fmt: str, retry_errors: bool = False) -> set[PageKey]:
-    """(image, page) keys whose records are complete in an existing output; repairs a torn tail in place.
-
-    Error records count as complete (they are not redone) unless `retry_errors`, in which case they
-    are left out of the result and removed from the output (atomically, via a temporary file and
-    `os.replace`), so the rerun's new records for those pages don't duplicate them. A missing
-    output gives an empty set. Raises `ResumeError` for damage before the last record.
-    """
-    output = Path(output)
-    try:
-        reader = _READERS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})") from None
-    if not output.exists():
-        return set()
-    return reader(output, retry_errors)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -348,8 +329,8 @@ def _read_txt(root: Path, retry_errors: bool) -> set[PageKey]:
     return done
 
 
-_READERS: dict[str, Callable[[Path, bool], set[PageKey]]] = {
-    "jsonl": _read_file(_scan_jsonl),
-    "csv": _read_file(_scan_csv),
-    "txt": _read_txt,
-}
+# The readers of the output formats (registered in `pipeline.formats`): (existing output,
+# retry_errors) -> the (image, page) keys it holds complete, after repairing a torn tail.
+read_jsonl = _read_file(_scan_jsonl)
+read_csv = _read_file(_scan_csv)
+read_txt = _read_txt

@@ -21,12 +21,11 @@ from pipeline.errors import Interrupted
 from pipeline.backends import Backend, BackendOptions, backend_class, open_backend
 from pipeline.inputs import discover
 from pipeline.models import resolve_models
-from pipeline.records import Record
+from pipeline.tasks import ImageRef, Record
 from pipeline.scheduler import Scheduler
-from pipeline.tasks import ImageRef
 from pipeline.timing import StageTimes, take_stage_times
-from pipeline.writer import OrderedWriter, Sink, open_sink
-from pipeline.resume import completed_pages
+from pipeline.formats import completed_pages, open_sink
+from pipeline.writer import OrderedWriter
 
 __all__ = ["RunSummary", "process_images", "run"]
 
@@ -143,10 +142,13 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
     todo = [image for image in found.images if (image.rel, image.page) not in done]
     todo = [replace(image, index=position) for position, image in enumerate(todo)]
-    sink: Sink = open_sink(config.format, output, append=not overwrite)
-    with _sigterm_as_interrupt(), OrderedWriter(sink) as writer:
+    with _sigterm_as_interrupt(), OrderedWriter(open_sink(config.format, output, append=not overwrite)) as writer:
         if todo:
-            summary = process_images(todo, config, writer, backend=backend, quiet=quiet, options=options)
+            try:
+                summary = process_images(todo, config, writer, backend=backend, quiet=quiet, options=options)
+            except Interrupted as stop:
+                raise Interrupted(f"{stop} Finished records are in {output}; run again (or with --resume) "
+                                  "to continue.") from None
         else:
             summary = RunSummary(workers=0, backend=backend)
     summary.images = len(found.images)

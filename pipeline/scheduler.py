@@ -29,11 +29,10 @@ from typing import Any, Callable, Sequence
 
 from pipeline.backends import Backend
 from pipeline.config import Config
-from pipeline.engine import Box, Recognized
 from pipeline.errors import ImageReadError, RunFailed, one_line
 from pipeline.reader import read_bytes
-from pipeline.records import Record, error_record, ok_record
-from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
+from pipeline.records import error_record, ok_record
+from pipeline.tasks import Box, DetectResult, ImageRef, Recognized, RecognizeResult, RecognizeTask, Record
 from pipeline.timing import StageTimes
 from pipeline.worker import run_detect, run_recognize
 
@@ -70,6 +69,7 @@ class _OpenPage:
     boxes: list[Box]
     lines: list[Recognized | None]
     chunks_left: int
+    orientation: int = 0
 
 
 @dataclass
@@ -184,10 +184,10 @@ class Scheduler:
             return
         count = len(result.boxes)
         if count == 0:
-            self._close(image, ok_record(image, [], [], self._config.recognition.score_threshold))
+            self._close(image, self._record(image, [], [], result.orientation))
             return
         ranges = chunk_ranges(count, self._pool.workers, self._config.recognition.max_regions_per_task)
-        self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges))
+        self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges), result.orientation)
         for start, stop in ranges:
             self._ready.append(_Task(RecognizeTask(result.index, start, result.crops[start:stop])))
 
@@ -199,8 +199,11 @@ class Scheduler:
             del self._open[result.index]
             lines = [line if line is not None else Recognized("", 0.0) for line in page.lines]
             self.tally.regions += len(lines)
-            record = ok_record(page.image, page.boxes, lines, self._config.recognition.score_threshold)
-            self._close(page.image, record)
+            self._close(page.image, self._record(page.image, page.boxes, lines, page.orientation))
+
+    def _record(self, image: ImageRef, boxes: list[Box], lines: list[Recognized], orientation: int) -> Record:
+        return ok_record(image, boxes, lines, self._config.recognition.score_threshold,
+                         in_reading_order=self._config.layout.reading_order, orientation=orientation)
 
     def _fail(self, index: int, reason: str) -> None:
         self._open.pop(index, None)

@@ -1,17 +1,53 @@
-"""What crosses between the parent and the workers: small frozen dataclasses, picklable by
-construction (paths, boxes, compact crops and config; never an engine or a whole decoded image
-per region)."""
+"""The types that cross between the parent and the workers, and the records made from them.
+
+Small frozen dataclasses and TypedDicts, picklable by construction (paths, boxes, compact crops and
+config; never an engine or a whole decoded image per region). This module imports nothing heavy:
+the engine, the scheduler, the writer and the tests all take their types from here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
-import numpy as np
-
-from pipeline.engine import Box, Recognized
 from pipeline.timing import StageTimes
 
-__all__ = ["DetectResult", "ImageRef", "RecognizeResult", "RecognizeTask"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "Box",
+    "DetectResult",
+    "Engine",
+    "ImageRef",
+    "Line",
+    "RecognizeResult",
+    "RecognizeTask",
+    "Recognized",
+    "Record",
+]
+
+Box = list[list[int]]  # four [x, y] corners, clockwise from top-left
+
+
+@dataclass(frozen=True)
+class Recognized:
+    text: str
+    score: float
+
+
+class Engine(Protocol):
+    """What a worker needs from an OCR engine (`pipeline.engine.OcrEngine`, or a test's fake)."""
+
+    def warm_up(self) -> None: ...
+
+    def detect(self, image: np.ndarray, wide: bool = False) -> list[tuple[Box, np.ndarray]]:
+        """Text regions in reading order, each as (box, BGR crop)."""
+        ...
+
+    def recognize(self, crops: list[np.ndarray]) -> list[Recognized]:
+        """Text and confidence of each crop, in the order given."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -31,6 +67,7 @@ class DetectResult:
     crops: list[np.ndarray] = field(default_factory=list)
     error: str | None = None
     times: StageTimes = field(default_factory=dict)
+    orientation: int = 0  # degrees the page was turned clockwise; boxes are on the page turned back
 
 
 @dataclass(frozen=True)
@@ -46,3 +83,22 @@ class RecognizeResult:
     start: int
     lines: list[Recognized]
     times: StageTimes = field(default_factory=dict)
+
+
+class Line(TypedDict, total=False):
+    text: str
+    score: float
+    box: Box
+    block: int  # with reading order on: the block (paragraph or column piece) of the line, from 0
+
+
+class Record(TypedDict, total=False):
+    """One page of output (the output contract in DESIGN.md section 2); built by `pipeline.records`."""
+
+    image: str
+    page: int
+    status: str
+    text: str
+    lines: list[Line]
+    error: str | None
+    orientation: int  # only for a page found turned: degrees clockwise; its boxes are on the page turned back

@@ -4,10 +4,16 @@ The engine lives in a module-level slot set by the initializer (`ProcessPoolExec
 initializer's return value away). The slot is per process: a Dask worker builds its engine in its
 plugin's setup and runs tasks on other threads. The thread-pool backend asks for one engine per
 thread instead (`per_thread=True`), as PaddleOCR engines are not thread-safe.
+
+The engine is `pipeline.engine.OcrEngine` unless the environment variable `PIPELINE_ENGINE` names
+another class as `module:Class` (built with the same arguments, with the `pipeline.tasks.Engine`
+methods): tests use it to run the scheduler, the pools and the writer on a fast fake engine.
+Spawned workers inherit the variable.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -15,22 +21,35 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 from pipeline.config import Config
 from pipeline.engine import OcrEngine
+from pipeline.line_angle import LineAngleClassifier
+from pipeline.orientation import MIN_SIDE, PageOrientation
 from pipeline.models import ResolvedModels
 from pipeline.errors import one_line
 from pipeline.reader import decode_image, read_image
-from pipeline.tasks import DetectResult, ImageRef, RecognizeResult, RecognizeTask
+from pipeline.tasks import Box, DetectResult, Engine, ImageRef, RecognizeResult, RecognizeTask
 from pipeline.timing import take_stage_times, timed
 
-__all__ = ["current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
+__all__ = ["ENGINE_ENV", "current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
+
+ENGINE_ENV = "PIPELINE_ENGINE"
+
 
 @dataclass(frozen=True)
 class _Slot:
-    engine: OcrEngine
+    """This worker's engine, its optional passes, and read settings."""
+
+    engine: Engine
+    line_angle: LineAngleClassifier | None
+    orientation: PageOrientation | None
     max_pixels: int
-    settings: tuple[Config, ResolvedModels]  # what the engine was built from
+    read_whole_crops: bool
+    settings: tuple[Config, ResolvedModels]  # what it was built from
 
 
 _thread_slot = threading.local()  # .slot: the thread backend's engine of this thread
@@ -69,11 +88,26 @@ def init_worker(config: Config, models: ResolvedModels, per_thread: bool = False
 
 
 def _build(config: Config, models: ResolvedModels) -> _Slot:
-    engine = OcrEngine(config, models)
+    engine = _engine_class()(config, models)
+    line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
+    orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
     if config.engine.warmup:
         engine.warm_up()
+        if line_angle is not None:
+            line_angle.upside_down([np.full((32, 128, 3), 255, dtype=np.uint8)])
+        if orientation is not None:
+            orientation.degrees(np.full((256, 256, 3), 255, dtype=np.uint8))
         take_stage_times()  # warm-up is not part of any image's time
-    return _Slot(engine, config.limits.max_image_pixels, (config, models))
+    return _Slot(engine, line_angle, orientation, config.limits.max_image_pixels,
+                 config.detection.read_whole_crops, (config, models))
+
+
+def _engine_class() -> Callable[[Config, ResolvedModels], Engine]:
+    spec = os.environ.get(ENGINE_ENV)
+    if not spec:
+        return OcrEngine
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
 def _current_slot() -> _Slot:
@@ -86,7 +120,7 @@ def _current_slot() -> _Slot:
     return slot
 
 
-def current_engine() -> OcrEngine:
+def current_engine() -> Engine:
     return _current_slot().engine
 
 
@@ -104,13 +138,26 @@ def _read(image: ImageRef, data: bytes | None = None) -> object:
     return read_image(Path(image.path), image.page, max_pixels=max_pixels)
 
 
+def _whole(pixels: np.ndarray) -> tuple[Box, np.ndarray]:
+    """The whole image as one region: a crop of a line or word in which detection found nothing
+    (DB misses text that fills the image edge to edge) is still read, as RapidOCR reads crops."""
+    height, width = pixels.shape[:2]
+    return [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], pixels
+
+
 def run_detect(image: ImageRef, wide: bool = False, data: bytes | None = None) -> DetectResult:
     """Read one page (or decode `data`, its file's bytes) and find its text regions; a bad image
     becomes an error result. `wide`: the other workers are idle, so detect with every core's threads."""
-    engine = current_engine()
+    slot = _current_slot()
+    engine, orientation = slot.engine, slot.orientation
     try:
         pixels = _read(image, data)
+        degrees = 0
+        if orientation is not None:
+            pixels, degrees = orientation.upright(pixels)  # type: ignore[arg-type]
         regions = engine.detect(pixels, wide=wide)  # type: ignore[arg-type]
+        if not regions and slot.read_whole_crops and min(pixels.shape[:2]) < MIN_SIDE:  # type: ignore[union-attr]
+            regions = [_whole(pixels)]  # type: ignore[arg-type]
     except Exception as exc:  # one bad image must not end the run
         return DetectResult(image.index, error=one_line(exc), times=take_stage_times())
     return DetectResult(
@@ -118,10 +165,16 @@ def run_detect(image: ImageRef, wide: bool = False, data: bytes | None = None) -
         boxes=[box for box, _ in regions],
         crops=[crop for _, crop in regions],
         times=take_stage_times(),
+        orientation=degrees,
     )
 
 
 def run_recognize(task: RecognizeTask) -> RecognizeResult:
-    """Recognize a chunk of one image's regions."""
-    lines = current_engine().recognize(task.crops)
+    """Recognize a chunk of one image's regions (upside-down lines turned first, when asked)."""
+    slot = _current_slot()
+    engine, line_angle = slot.engine, slot.line_angle
+    if line_angle is not None:
+        lines = line_angle.recognize(task.crops, engine.recognize)
+    else:
+        lines = engine.recognize(task.crops)
     return RecognizeResult(task.index, task.start, lines, times=take_stage_times())

@@ -4,9 +4,9 @@ and the sinks it writes through (jsonl, csv, txt).
 Work completes out of order; `OrderedWriter.put(position, record)` holds early arrivals until every
 record before them is written. Each record is written whole and flushed under the lock, so a
 reader (or a crash) never sees half of one, except as a torn last record, which
-`pipeline.resume.completed_pages` repairs.
+`pipeline.formats.completed_pages` repairs.
 
-Formats (choose with `open_sink`):
+Sinks (registered, with their default output names, in `pipeline.formats`):
 
 * ``jsonl``: `output` is a file; one JSON object per line (DESIGN.md section 2).
 * ``csv``: `output` is a file; columns `image,page,status,text,error,lines` (`lines` holds the JSON of
@@ -26,16 +26,16 @@ import signal
 import threading
 from pathlib import Path
 from contextlib import contextmanager
-from typing import IO, Callable, Iterable, Iterator, Protocol
+from typing import IO, Iterable, Iterator, Protocol
 
-from pipeline.records import Record
+from pipeline.filetypes import is_multi_page
+from pipeline.tasks import Record
 from pipeline.timing import timed
 
 __all__ = [
     "CSV_COLUMNS",
     "ERRORS_TSV",
     "ERRORS_TSV_COLUMNS",
-    "FORMATS",
     "CsvSink",
     "JsonlSink",
     "OrderedWriter",
@@ -44,7 +44,6 @@ __all__ = [
     "atomic_write",
     "escape_tsv",
     "is_temp_name",
-    "open_sink",
     "txt_relpath",
     "unescape_tsv",
 ]
@@ -53,9 +52,6 @@ CSV_COLUMNS = ("image", "page", "status", "text", "error", "lines")
 ERRORS_TSV = "errors.tsv"
 ERRORS_TSV_COLUMNS = ("image", "page", "error")
 
-# Formats whose pages are numbered: their .txt names always carry the page, even page 0, so that a
-# one-page TIFF and a later multi-page version of it name their pages alike.
-_MULTI_PAGE_SUFFIXES = (".tif", ".tiff")
 _PAGE_SUFFIX = re.compile(r"\.page[0-9]+\Z")
 # Temporary files are hidden, short (a long input name must not push them over NAME_MAX) and never
 # end in ".txt", so they cannot be mistaken for, or collide with, an output.
@@ -154,30 +150,6 @@ class TxtSink:
         self._errors.close()
 
 
-_SINKS: dict[str, Callable[[Path, bool], Sink]] = {
-    "jsonl": JsonlSink,
-    "csv": CsvSink,
-    "txt": TxtSink,
-}
-FORMATS = tuple(_SINKS)
-
-
-def open_sink(fmt: str, output: Path, append: bool) -> Sink:
-    """The sink for `fmt` ("jsonl", "csv": `output` is a file; "txt": `output` is a folder).
-
-    `append=True` continues an existing output (after `pipeline.resume.completed_pages` has repaired
-    it); `append=False` starts it afresh. Example::
-
-        with OrderedWriter(open_sink("csv", Path("results.csv"), append=False)) as writer:
-            writer.put(0, record)
-    """
-    try:
-        factory = _SINKS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})") from None
-    return factory(Path(output), append)
-
-
 def _safe_parts(image: str) -> list[str]:
     """The components of a record's relative path; ValueError if it could leave the output folder."""
     # "/" always separates (the contract's paths use it); "\\" only where the OS reads it as a
@@ -200,7 +172,8 @@ def txt_relpath(image: str, page: int) -> str:
 
     `sub/a.png` -> `sub/a.png.txt` (the extension stays, so `a.png` and `a.jpg` don't collide).
     A `.pageNNNN` suffix (the record's 0-based page index, 4 digits or more) is added when the source
-    is a multi-page format (.tif/.tiff, any case), when page > 0, or when the source name itself
+    is a multi-page format (`pipeline.filetypes`; so a one-page TIFF and a later multi-page version
+    of it name their pages alike), when page > 0, or when the source name itself
     already ends in `.page<digits>`: `scan.tif` page 0 -> `scan.tif.page0000.txt`. That last rule
     makes the mapping one-to-one, so `pipeline.resume` can read (image, page) back from a name.
     """
@@ -208,7 +181,7 @@ def txt_relpath(image: str, page: int) -> str:
         raise ValueError(f"page must be a non-negative integer, got {page!r}")
     parts = _safe_parts(image)
     name = parts[-1]
-    if page > 0 or name.lower().endswith(_MULTI_PAGE_SUFFIXES) or _PAGE_SUFFIX.search(name):
+    if page > 0 or is_multi_page(name) or _PAGE_SUFFIX.search(name):
         name += f".page{page:04d}"
     parts[-1] = name + ".txt"
     return "/".join(parts)

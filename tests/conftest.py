@@ -11,7 +11,9 @@ import pytest
 
 from pipeline.config import Config, load_config
 from pipeline.engine import cap_native_threads
+from pipeline.filetypes import IMAGE_EXTENSIONS
 from pipeline.models import ResolvedModels, resolve_models
+from pipeline.records import Record
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_images"
@@ -36,17 +38,25 @@ def models(config: Config) -> ResolvedModels:
 
 
 @pytest.fixture(scope="session")
-def reference_texts(config: Config, models: ResolvedModels) -> dict[tuple[str, int], list[str]]:
-    """(relative path, page) -> lines, from PaddleOCR's own pipeline in this process."""
-    from pipeline.inputs import discover
-    from pipeline.reader import read_image
-    from pipeline.reference import reference_lines, reference_ocr
+def reference_records(config: Config, models: ResolvedModels) -> dict[tuple[str, int], Record]:
+    """(relative path, page) -> the record a run must write, made from PaddleOCR's own pipeline in
+    this process, which reads the files itself (its own image and TIFF loaders, not the pipeline's
+    reader): its lines and boxes verbatim, put in reading order as a run puts them."""
+    from pipeline.reference import reference_ocr, reference_records
 
     ocr = reference_ocr(config, models, threads=1)
-    return {
-        (image.rel, image.page): reference_lines(ocr, read_image(Path(image.path), image.page))
-        for image in discover([SAMPLES]).images
-    }
+    records = {}
+    for path in sorted(p for p in SAMPLES.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS):
+        rel = path.relative_to(SAMPLES).as_posix()
+        for page, record in enumerate(reference_records(ocr, str(path), rel, config)):
+            records[(rel, page)] = record
+    return records
+
+
+@pytest.fixture(scope="session")
+def reference_texts(reference_records: dict[tuple[str, int], Record]) -> dict[tuple[str, int], list[str]]:
+    """(relative path, page) -> the reference's lines, in the order a run writes them."""
+    return {key: [line["text"] for line in record["lines"]] for key, record in reference_records.items()}
 
 
 @pytest.fixture()
@@ -61,3 +71,14 @@ def bad_folder(tmp_path: Path) -> Path:
     (folder / "empty.jpg").write_bytes(b"")
     (folder / "notes.png").write_text("this is not an image\n", encoding="utf-8")
     return folder
+
+
+@pytest.fixture()
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Workers of this test build `tests/fake_engine.FakeEngine` instead of PaddleOCR."""
+    from fake_engine import ENGINE
+
+    from pipeline.worker import ENGINE_ENV
+
+    monkeypatch.setenv(ENGINE_ENV, ENGINE)
+    return ENGINE

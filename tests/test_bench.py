@@ -24,8 +24,8 @@ from pipeline.bench import (
     rapidocr_available,
     recommendation,
 )
-from pipeline.cli import EXIT_OK, EXIT_USAGE, main
-from pipeline.errors import ConfigError
+from pipeline.cli import main
+from pipeline.errors import ConfigError, ExitCode
 
 TEXTS = {"a.png#0": ["hello world"], "b.png#0": ["second page", "two lines"]}
 
@@ -46,7 +46,7 @@ def test_smoke_run_on_two_sample_images(tmp_path: Path, capsys: pytest.CaptureFi
     code = main(["bench", str(SAMPLES / "screenshot_ui.png"), str(SAMPLES / "通知_zh.png"), "--workers", "1,2",
                  "--threads", "1", "--modes", "serial,process", "--repeat", "1", "--out", str(out)])
     printed = capsys.readouterr().out
-    assert code == EXIT_OK, (out / "cells.log").read_text(encoding="utf-8")[-3000:]
+    assert code == ExitCode.OK, (out / "cells.log").read_text(encoding="utf-8")[-3000:]
     report = json.loads((out / "bench.json").read_text(encoding="utf-8"))
     rows = {(r["mode"], r["workers"], r["threads"]): r for r in report["rows"]}
     expected = {(REFERENCE, 1, 1), ("serial", 1, 1), ("process", 1, 1), ("process", 2, 1)}
@@ -76,7 +76,7 @@ def test_lists_and_modes_are_checked() -> None:
 
 def test_bad_flags_are_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["bench", str(SAMPLES / "screenshot_ui.png"), "--modes", "fibers", "--out", str(tmp_path)])
-    assert code == EXIT_USAGE and "fibers" in capsys.readouterr().err
+    assert code == ExitCode.USAGE and "fibers" in capsys.readouterr().err
     assert not (tmp_path / "bench.json").exists()
 
 

@@ -18,7 +18,8 @@ import pytest
 import faults
 from conftest import SAMPLES
 from pipeline.backends import BackendOptions, backend_names, open_backend
-from pipeline.cli import EXIT_OK, EXIT_USAGE, main
+from pipeline.cli import main
+from pipeline.errors import ExitCode
 from pipeline.config import Config
 from pipeline.inputs import discover
 from pipeline.models import ResolvedModels
@@ -126,7 +127,7 @@ def test_a_dask_worker_killed_mid_run_loses_nothing(tmp_path: Path, config: Conf
     thread.join()
     assert killed, "the test never found a worker to kill"
     records = _records(out)
-    assert code == EXIT_OK, [r for r in records if r["status"] != "ok"]
+    assert code == ExitCode.OK, [r for r in records if r["status"] != "ok"]
     assert len(records) == len(SMALL) + 3 and all(r["status"] == "ok" for r in records)
     assert len({r["image"] for r in records}) == len(records)
     _check_good(records, texts)
@@ -168,7 +169,7 @@ def test_without_dask_installed_the_error_names_the_extra(tmp_path: Path, monkey
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     out = tmp_path / "out.jsonl"
     code = main(["run", str(SAMPLES / "screenshot_ui.png"), "-o", str(out), "--backend", "dask", "--quiet"])
-    assert code == EXIT_USAGE
+    assert code == ExitCode.USAGE
     assert "pip install -e '.[dask]'" in capsys.readouterr().err
     assert not out.exists()
 
@@ -176,7 +177,7 @@ def test_without_dask_installed_the_error_names_the_extra(tmp_path: Path, monkey
 def test_scheduler_needs_the_dask_backend(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["run", str(SAMPLES / "screenshot_ui.png"), "-o", str(tmp_path / "o.jsonl"),
                  "--scheduler", "tcp://127.0.0.1:8786"])
-    assert code == EXIT_USAGE and "--backend dask" in capsys.readouterr().err
+    assert code == ExitCode.USAGE and "--backend dask" in capsys.readouterr().err
 
 
 def test_run_on_a_running_scheduler_with_shipped_bytes(tmp_path: Path, config: Config,
@@ -188,7 +189,7 @@ def test_run_on_a_running_scheduler_with_shipped_bytes(tmp_path: Path, config: C
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         code = main(["run", str(folder), "-o", str(out), "--backend", "dask", "--scheduler",
                      cluster.scheduler_address, "--ship-bytes", "--quiet"])
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     records = _records(out)
     assert len(records) == len(SMALL)
     _check_good(records, texts)
@@ -202,5 +203,5 @@ def test_a_scheduler_whose_workers_run_several_threads_is_refused(tmp_path: Path
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         code = main(["run", str(SAMPLES / "screenshot_ui.png"), "-o", str(out), "--backend", "dask",
                      "--scheduler", cluster.scheduler_address, "--quiet"])
-    assert code == EXIT_USAGE
+    assert code == ExitCode.USAGE
     assert "--nthreads 1" in capsys.readouterr().err

@@ -18,7 +18,8 @@ import pytest
 
 import faults
 from conftest import REPO, SAMPLES
-from pipeline.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, main
+from pipeline.cli import main
+from pipeline.errors import ExitCode
 from pipeline.config import Config
 from pipeline.models import ResolvedModels
 from pipeline.runner import run
@@ -138,7 +139,7 @@ def test_a_stopped_run_resumes_to_exactly_one_record_per_image(tmp_path: Path, h
     proc.send_signal(getattr(signal, how))
     code = proc.wait(timeout=120)
     if how != "SIGKILL":
-        assert code == EXIT_INTERRUPTED, proc.stderr.read() if proc.stderr else ""
+        assert code == ExitCode.INTERRUPTED, proc.stderr.read() if proc.stderr else ""
     # No orphans: every worker is gone soon after the parent (after SIGKILL they notice it died).
     _, alive = psutil.wait_procs(children, timeout=30)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], [p.cmdline() for p in alive]
@@ -146,7 +147,7 @@ def test_a_stopped_run_resumes_to_exactly_one_record_per_image(tmp_path: Path, h
     if how == "SIGKILL":  # simulate the worst case too: a record torn in half
         out.write_bytes(partial + b'{"image": "torn')
     resumed = _run_cli(folder, out)
-    assert resumed.wait(timeout=600) == EXIT_OK, resumed.stderr.read() if resumed.stderr else ""
+    assert resumed.wait(timeout=600) == ExitCode.OK, resumed.stderr.read() if resumed.stderr else ""
     records = _records(out)
     keys = [(r["image"], r["page"]) for r in records]
     assert len(keys) == len(set(keys)) == 4 * len(SMALL)
@@ -161,15 +162,14 @@ def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path
     shutil.copy(Path(models.recognition.dir) / "inference.yml", broken / "inference.yml")  # type: ignore[arg-type]
     (broken / "inference.pdmodel").write_bytes(b"not a model")
     (broken / "inference.pdiparams").write_bytes(b"not weights")
+    (broken / "inference.onnx").write_bytes(b"not a model")  # what the onnxruntime runtime loads
     config_file = tmp_path / "broken.yaml"
     config_file.write_text(
-        # A Paddle model folder: the paddle runtime reads it (the default runtime reads ONNX).
-        f"engine:\n  runtime: paddle\n"
         f"models:\n  recognition:\n    source: local\n    name: PP-OCRv4_mobile_rec\n    dir: '{broken.as_posix()}'\n",
         encoding="utf-8",
     )
     started = time.monotonic()
     code = main(["run", str(SAMPLES / "screenshot_ui.png"), "-c", str(config_file), "-o", str(tmp_path / "o.jsonl"),
                  "--workers", "2", "--backend", backend, "--quiet"])
-    assert code == EXIT_RUN_FAILED
+    assert code == ExitCode.RUN_FAILED
     assert time.monotonic() - started < 120

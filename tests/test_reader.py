@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageFile, ImageOps
 
 from pipeline import reader
+from pipeline.errors import ImageReadError
 from pipeline.reader import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
-    ImageReadError,
     count_pages,
     read_image,
 )
@@ -114,7 +114,6 @@ def test_public_api() -> None:
     assert set(reader.__all__) == {
         "DEFAULT_MAX_PIXELS",
         "IMAGE_EXTENSIONS",
-        "ImageReadError",
         "count_pages",
         "read_image",
     }

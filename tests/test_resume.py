@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine import Recognized
-from pipeline.records import Record, error_record, ok_record
+from pipeline.tasks import ImageRef, Recognized, Record
+from pipeline.records import error_record, ok_record
 from pipeline.errors import ResumeError
-from pipeline.resume import completed_pages
-from pipeline.tasks import ImageRef
-from pipeline.writer import OrderedWriter, open_sink
+from pipeline.formats import completed_pages, open_sink
+from pipeline.writer import OrderedWriter
 
 FILE_FORMATS = ("jsonl", "csv")
 

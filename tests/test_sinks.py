@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.engine import Recognized
-from pipeline.records import Record, error_record, ok_record
-from pipeline.resume import _page_of_txt, completed_pages
-from pipeline.tasks import ImageRef
+from pipeline.tasks import ImageRef, Recognized, Record
+from pipeline.records import error_record, ok_record
+from pipeline.formats import FORMATS, completed_pages, open_sink
+from pipeline.resume import _page_of_txt
 from pipeline.writer import (
     CSV_COLUMNS,
     CsvSink,
@@ -22,7 +22,6 @@ from pipeline.writer import (
     OrderedWriter,
     TxtSink,
     escape_tsv,
-    open_sink,
     txt_relpath,
     unescape_tsv,
 )
@@ -65,6 +64,20 @@ def test_open_sink_picks_the_format(tmp_path: Path, fmt: str, cls: type) -> None
 def test_open_sink_refuses_an_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="xml"):
         open_sink("xml", tmp_path / "out", append=False)
+    with pytest.raises(ValueError, match="xml"):
+        completed_pages(tmp_path / "out", "xml")
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_reads_back_what_its_sink_wrote(tmp_path: Path, fmt: str) -> None:
+    records = [_ok(0, "a.png"), _err(1, "sub/b.png"), _ok(2, "scan.tif", 1), _ok(3, AWKWARD)]
+    output = tmp_path / FORMATS[fmt].default_output
+    _write(open_sink(fmt, output, append=False), records)
+    assert completed_pages(output, fmt) == {(r["image"], r["page"]) for r in records}
+    # Retrying errors drops them from the output: a rerun (appending) writes them once.
+    assert completed_pages(output, fmt, retry_errors=True) == {("a.png", 0), ("scan.tif", 1), (AWKWARD, 0)}
+    _write(open_sink(fmt, output, append=True), [_ok(0, "sub/b.png")])
+    assert completed_pages(output, fmt) == {(r["image"], r["page"]) for r in records}
 
 
 # --- jsonl -------------------------------------------------------------------------------------------

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.records import error_record, ok_record
-from pipeline.engine import Recognized
-from pipeline.tasks import ImageRef
+from pipeline.tasks import ImageRef, Recognized
 from pipeline.writer import JsonlSink, OrderedWriter
 
 

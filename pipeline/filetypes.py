@@ -1,0 +1,17 @@
+"""Which files the pipeline reads as images, and which of them hold several pages (one place for
+both: discovery, the reader and the txt output's file names all ask here)."""
+
+from __future__ import annotations
+
+__all__ = ["IMAGE_EXTENSIONS", "MULTI_PAGE_EXTENSIONS", "is_multi_page"]
+
+IMAGE_EXTENSIONS: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+"""File name suffixes (lower-case, with the dot) that the pipeline treats as images."""
+
+MULTI_PAGE_EXTENSIONS: frozenset[str] = frozenset({".tif", ".tiff"})
+"""Suffixes of formats whose pages are numbered: every page is OCR'd, and named by its number."""
+
+
+def is_multi_page(name: str) -> bool:
+    """True for a file name (or path) with a multi-page format's suffix, in any case."""
+    return name.lower().endswith(tuple(MULTI_PAGE_EXTENSIONS))
