@@ -28,13 +28,14 @@ from pipeline.backends.base import Backend, Initializer
 from pipeline.config import Config, ModelConfig
 from pipeline.errors import ConfigError, RunFailed, one_line
 from pipeline.models import ResolvedModel, ResolvedModels
-from pipeline.worker import init_worker
+from pipeline.worker import init_worker, ping
 
 __all__ = ["DaskBackend", "require_dask"]
 
 T = TypeVar("T")
 PLUGIN_NAME = "pipeline-engine"
 CONNECT_TIMEOUT = 30.0  # seconds to reach a scheduler, and for its first worker to show up
+REPLACE_TIMEOUT = 120.0  # seconds to wait for a dead or hung worker's replacement to build its engine
 _LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.allowed-failures": 0,
     "distributed.scheduler.worker-saturation": 1.0,
@@ -179,7 +180,25 @@ class DaskBackend(Backend):
         return True
 
     def replace_dead_workers(self) -> None:
-        self.restarts += 1  # the worker's nanny has already started a new one
+        self.restarts += 1  # the worker's nanny is starting a new one
+        self._await_workers()
+
+    def _await_workers(self) -> None:
+        """Wait until the cluster is back to strength and every worker has built its engine (as the
+        process pool does when it is rebuilt), so that a re-run task's time limit does not run out
+        while it waits for a new worker. A worker that does not come back (no nanny) is not
+        waited for beyond REPLACE_TIMEOUT: the run goes on with the others."""
+        distributed = require_dask()
+        try:
+            self._client.wait_for_workers(self.workers, timeout=REPLACE_TIMEOUT)
+        except TimeoutError:
+            pass
+        pings = [self._client.submit(ping, pure=False, workers=[worker], allow_other_workers=False)
+                 for worker in self._client.nthreads()]
+        try:
+            distributed.wait(pings, timeout=REPLACE_TIMEOUT, return_when="ALL_COMPLETED")
+        except TimeoutError:
+            pass
 
     def replace_hung_workers(self, hung: Sequence[Future[Any]]) -> None:
         """Restart the workers running `hung`; the other workers and their tasks go on."""
@@ -194,6 +213,7 @@ class DaskBackend(Backend):
         if where:
             self._client.restart_workers(where, raise_for_error=False)
             self.restarts += len(where)
+            self._await_workers()
 
     def worker_pids(self) -> list[int]:
         if self._client is None or self._cluster is None:
