@@ -25,7 +25,8 @@ from pipeline.inputs import discover
 from pipeline.models import ResolvedModels
 from pipeline.runner import process_images, run
 from pipeline.worker import init_worker
-from pipeline.writer import OrderedWriter, open_sink
+from pipeline.formats import open_sink
+from pipeline.writer import OrderedWriter
 
 SMALL = ["screenshot_ui.png", "通知_zh.png", "sign_mixed.jpg", "receipt_en.jpg"]
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL fault injection is POSIX-only")
