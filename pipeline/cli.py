@@ -13,9 +13,11 @@ import traceback
 from typing import Any, Callable, Sequence
 
 from pipeline.backends import BackendOptions, backend_names
+from pipeline.bench.options import add_arguments as add_bench_arguments
 from pipeline.config import default_config_source, default_config_text, load_config, usable_cores
 from pipeline.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_of, one_line
 from pipeline.formats import FORMATS
+from pipeline.safepaths import shown
 
 __all__ = ["main"]
 
@@ -51,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: start a local cluster)")
     run.add_argument("--ship-bytes", action="store_true",
                      help="send each file's bytes with its task, for workers that cannot open the input paths")
+    run.add_argument("--follow-symlinks", action="store_true",
+                     help="follow symlinks in input folders wherever they point (default: only to targets inside an input)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true",
@@ -60,15 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("config", parents=[common],
                         help="print the packaged default config (every knob, with comments) to copy and edit")
     bench = commands.add_parser("bench", parents=[common],
-                                help="time the serial, thread and process backends against plain PaddleOCR")
-    bench.add_argument("inputs", nargs="+", help="image files or folders to OCR in every setting")
-    bench.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated (default: 1,2,4)")
-    bench.add_argument("--threads", default="1,2", help="engine CPU threads per worker, comma-separated (default: 1,2)")
-    bench.add_argument("--modes", default="serial,thread,process",
-                       help=f"backends, of {','.join(backend_names())} (default: serial,thread,process)")
-    bench.add_argument("--repeat", type=_positive_int, default=3, help="timed runs of each setting (default: 3)")
-    bench.add_argument("--out", default="bench-out", help="folder for bench.json and bench.png (default: bench-out)")
-    bench.add_argument("-c", "--config", help="YAML config laid over the packaged defaults")
+                                help="time our backends and settings against plain PaddleOCR and RapidOCR")
+    add_bench_arguments(bench)
     evaluate = commands.add_parser("eval", help="score a results file against ground truth (CER, WER, word-bag F1)")
     evaluate.add_argument("labels", help="JSONL of {\"image\": ..., \"text\": ...} per line")
     evaluate.add_argument("results", help="the JSONL output of `run` over the labels' folder")
@@ -101,10 +98,9 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from pipeline.bench import bench_command
+    from pipeline.bench.command import run_bench
 
-    return bench_command(args.inputs, workers=args.workers, threads=args.threads, modes=args.modes,
-                         repeat=args.repeat, out=args.out, config_path=args.config)
+    return run_bench(args)
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -120,6 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         "workers": args.workers,
         "threads_per_worker": args.threads,
         "format": args.format,
+        "follow_symlinks": True if args.follow_symlinks else None,
     }
     if args.scheduler and args.backend != "dask":
         raise ConfigError("--scheduler needs --backend dask")
@@ -132,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
                   overwrite=args.overwrite, retry_errors=args.retry_errors, options=options)
     for warning in summary.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {shown(warning)}", file=sys.stderr)
     print(summary.describe(), file=sys.stderr)
     print(f"Results: {config.output}", file=sys.stderr)
     print(f"Config: {args.config or default_config_source()}", file=sys.stderr)
@@ -149,14 +146,14 @@ def _report(exc: BaseException, debug: bool) -> ExitCode:
     if isinstance(exc, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
     elif isinstance(exc, Interrupted):
-        print(f"interrupted: {one_line(exc)}", file=sys.stderr)
+        print(f"interrupted: {shown(one_line(exc))}", file=sys.stderr)
     elif isinstance(exc, PipelineError):
-        print(f"error: {one_line(exc)}", file=sys.stderr)
+        print(f"error: {shown(one_line(exc))}", file=sys.stderr)
     else:
         if debug:
             traceback.print_exception(exc, file=sys.stderr)
         hint = "" if debug else " (run again with --debug for the traceback)"
-        print(f"internal error: {one_line(exc)}{hint}", file=sys.stderr)
+        print(f"internal error: {shown(one_line(exc))}{hint}", file=sys.stderr)
     return exit_code_of(exc)
 
 

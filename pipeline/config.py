@@ -12,6 +12,7 @@ so it is picklable by construction.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -117,6 +118,10 @@ class LimitsConfig:
     max_image_pixels: int
     task_timeout: float
     max_retries: int
+    max_file_bytes: int
+    max_pages: int
+    max_worker_rss_mb: int
+    max_tasks_per_worker: int
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,7 @@ class Config:
     threads_per_worker: int
     format: str
     output: str  # when the config leaves it empty: the format's default name
+    follow_symlinks: bool  # follow input symlinks wherever they point, not only inside an input
     models: ModelsConfig
     detection: DetectionConfig
     recognition: RecognitionConfig
@@ -159,6 +165,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _NON_NEGATIVE = {
     "workers",
     "limits.max_retries",
+    "limits.max_worker_rss_mb",
+    "limits.max_tasks_per_worker",
     "detection.pad_below_side",
     "recognition.width_bucket",
     "engine.mkldnn_cache_capacity",
@@ -210,7 +218,27 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
     return value
 
 
+# Upper bounds: a value past these is a typo, not a setting (100000 workers would fork-bomb the machine,
+# a timeout of years is no timeout). Every other number is bounded by _MOST.
+_MAXIMUM: dict[str, float] = {
+    "workers": 256,
+    "threads_per_worker": 256,
+    "limits.task_timeout": 7 * 24 * 3600.0,
+    "limits.max_retries": 100,
+    "limits.max_pages": 1_000_000,
+    "limits.max_worker_rss_mb": 1 << 24,
+    "recognition.max_regions_per_task": 100_000,
+    "recognition.batch_size": 4096,
+}
+_MOST = 1 << 53  # numbers beyond this are not exact as floats, nor meaningful as a setting
+
+
 def _check_range(key: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(f"config key '{key}' must be a finite number, got {value!r}")
+    most = _MAXIMUM.get(key, _MOST)
+    if value > most:
+        raise ConfigError(f"config key '{key}' must be at most {most:g}, got {value!r}")
     if key.endswith(("thresh", "threshold")):
         if not 0.0 <= value <= 1.0:
             raise ConfigError(f"config key '{key}' must be between 0 and 1, got {value!r}")

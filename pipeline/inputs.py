@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from pipeline.errors import ImageReadError
 from pipeline.filetypes import IMAGE_EXTENSIONS, is_multi_page
-from pipeline.reader import count_pages
+from pipeline.reader import DEFAULT_MAX_PAGES, count_pages
 from pipeline.tasks import ImageRef
 
-__all__ = ["Discovery", "discover"]
+__all__ = ["Discovery", "discover", "key_base", "normalised"]
 
 
 @dataclass
@@ -29,12 +29,27 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _walk(folder: Path, warnings: list[str]) -> Iterable[Path]:
-    """Image files under `folder`, following symlinks but never around a loop."""
+def _under(real: str, roots: list[str]) -> bool:
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def _walk(folder: Path, roots: list[str], follow_symlinks: bool, warnings: list[str]) -> Iterable[Path]:
+    """Image files under `folder`, never around a symlink loop. A symlink (to a folder or a file)
+    is followed only when its target stays under one of the input `roots` (real paths), or with
+    `follow_symlinks`: a `link -> /` must not pull in every image of the machine."""
     seen: set[str] = set()
 
     def on_error(err: OSError) -> None:
         warnings.append(f"cannot list {err.filename}: {err.strerror}")
+
+    def allowed(path: Path) -> bool:
+        if follow_symlinks or not path.is_symlink():
+            return True
+        real = os.path.realpath(path)
+        if _under(real, roots):
+            return True
+        warnings.append(f"skipped {path}: a symlink to {real}, outside the inputs (--follow-symlinks follows it)")
+        return False
 
     for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error, followlinks=True):
         real = os.path.realpath(dirpath)
@@ -43,28 +58,54 @@ def _walk(folder: Path, warnings: list[str]) -> Iterable[Path]:
             dirnames.clear()
             continue
         seen.add(real)
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if allowed(Path(dirpath) / d))
         for name in sorted(filenames):
-            if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
+            if Path(name).suffix.lower() in IMAGE_EXTENSIONS and allowed(Path(dirpath) / name):
                 yield Path(dirpath) / name
 
 
-def discover(inputs: Iterable[str | Path]) -> Discovery:
+def normalised(inputs: Iterable[str | Path]) -> list[Path]:
+    """Inputs as absolute paths without `.` or `..` (`../scans/a.png` must not give a key with `..`)."""
+    return [Path(os.path.abspath(p)) for p in inputs]
+
+
+def key_base(roots: Sequence[Path]) -> Path:
+    """The folder record keys are relative to: the input folder, or the common parent of several."""
+    if len(roots) == 1:
+        return roots[0] if _is_dir(roots[0]) else roots[0].parent
+    return Path(os.path.commonpath([str(r.parent) for r in roots]))
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # ENAMETOOLONG and friends: not a folder we can walk
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return False
+
+
+def discover(inputs: Iterable[str | Path], *, base: Path | None = None, follow_symlinks: bool = False,
+             max_pages: int = DEFAULT_MAX_PAGES) -> Discovery:
     """Every page of every image under `inputs`.
 
-    Output paths are relative to the input folder (or, for several inputs, to their common parent).
+    Output paths are relative to `base`: by default `key_base` of the inputs (the input folder, or
+    for several inputs their common parent).
     """
     found = Discovery()
-    roots = [Path(p).absolute() for p in inputs]
-    if len(roots) == 1:
-        base = roots[0] if roots[0].is_dir() else roots[0].parent
-    else:
-        base = Path(os.path.commonpath([str(r.parent) for r in roots]))
+    roots = normalised(inputs)
+    base = key_base(roots) if base is None else base
+    real_roots = [os.path.realpath(r) for r in roots]
     files: list[Path] = []
     for root in roots:
-        if root.is_dir():
-            files.extend(_walk(root, found.warnings))
-        elif root.exists() or root.is_symlink():
+        if _is_dir(root):
+            files.extend(_walk(root, real_roots, follow_symlinks, found.warnings))
+        elif _exists(root):
             files.append(root)  # named explicitly: OCR it whatever its extension; errors become records
         else:
             found.warnings.append(f"input not found: {root}")
@@ -77,7 +118,7 @@ def discover(inputs: Iterable[str | Path]) -> Discovery:
         pages = 1
         if is_multi_page(path.name):
             try:
-                pages = count_pages(path)
+                pages = count_pages(path, max_pages)
             except ImageReadError:
                 pages = 1  # the worker's read reports the reason in the record
         rel = _relative(path, base)

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
+from pipeline.checksums import verify_manifest, write_manifest
 from pipeline.config import ModelConfig, ModelsConfig
 from pipeline.errors import ConfigError
 from pipeline.runtimes import runtime_named
@@ -149,20 +150,25 @@ def _prepare_embedded(name: str, model_format: str) -> Path:
     version = metadata.version(package.replace("_", "-"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     target = cache_root() / "models" / f"{name}-{package.split('_')[-1]}{version}-{digest}"
-    if (target / "inference.yml").is_file():
+    if verify_manifest(target) is None:  # prepared before, and its files are intact (pipeline.checksums)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
-        if (target / "inference.yml").is_file():  # another run finished it while we waited
+        if verify_manifest(target) is None:  # another run finished it while we waited
             return target
         staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
         try:
             for file_name, source in sources.items():
                 shutil.copyfile(source, staging / file_name)
-            # inference.yml is written last: its presence marks a complete folder.
             (staging / "inference.yml").write_text(text, encoding="utf-8")
+            # The manifest is written last: a folder is complete when its files match it.
+            write_manifest(staging, (*sources, "inference.yml"))
             if target.exists():
-                shutil.rmtree(target)
+                try:
+                    shutil.rmtree(target)
+                except OSError as exc:
+                    raise ConfigError(f"the model cache {target} is damaged and cannot be replaced ({exc}); "
+                                      f"set PIPELINE_CACHE_DIR to a folder of yours") from None
             os.replace(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

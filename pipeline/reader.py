@@ -39,6 +39,8 @@ from pipeline.errors import ImageReadError, one_line
 from pipeline.filetypes import IMAGE_EXTENSIONS
 
 __all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "DEFAULT_MAX_PAGES",
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "count_pages",
@@ -49,6 +51,15 @@ __all__ = [
 
 DEFAULT_MAX_PIXELS: int = 100_000_000
 """Decompression-bomb guard: width * height above this is refused before decoding."""
+
+DEFAULT_MAX_FILE_BYTES: int = 1 << 30
+"""Files are read whole into memory: larger ones are refused before reading."""
+
+DEFAULT_MAX_PAGES: int = 1000
+"""Pages are counted, and sought, one after another: a file with more is refused."""
+
+# Samples converted at a time from 16-bit or float pages: the wider temporaries stay this small.
+_BLOCK_SAMPLES = 1 << 20
 
 # Pillow formats we accept, whatever the file is called. Restricting Image.open to these
 # also stops Pillow's loosely-detected plugins (TGA, etc.) from "recognising" random bytes.
@@ -78,31 +89,33 @@ _EXIF_ORIENTATION = 0x0112
 
 
 
-def count_pages(path: Path) -> int:
+def count_pages(path: Path, max_pages: int = DEFAULT_MAX_PAGES) -> int:
     """Number of pages (frames) in the file: >1 only for multi-page TIFF; 1 for every other image.
 
     Only the header (and, for TIFF, the chain of page directories) is read; no pixels are
     decoded. Raises ImageReadError for unreadable files (missing, permission denied, zero
-    bytes, not an image).
+    bytes, not an image, more than `max_pages` pages).
     """
     with _open_file(path) as f, _library_settings():
         if os.fstat(f.fileno()).st_size == 0:
             raise ImageReadError("empty file (0 bytes)")
         with _open_header(f) as img:
-            return _page_count(img)
+            return _page_count(img, max_pages)
 
 
-def read_image(path: Path, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def read_image(path: Path, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, *,
+               max_bytes: int = DEFAULT_MAX_FILE_BYTES, max_pages: int = DEFAULT_MAX_PAGES) -> np.ndarray:
     """Decode one page as a C-contiguous uint8 BGR array of shape (H, W, 3). Raises ImageReadError."""
-    return decode_image(read_bytes(path), page, max_pixels)
+    return decode_image(read_bytes(path, max_bytes), page, max_pixels, max_pages=max_pages)
 
 
-def decode_image(data: bytes, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def decode_image(data: bytes, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, *,
+                 max_pages: int = DEFAULT_MAX_PAGES) -> np.ndarray:
     """`read_image` of a file's bytes already in memory (shipped to a worker that cannot see the file)."""
     if not data:
         raise ImageReadError("empty file (0 bytes)")
     with _library_settings(), _open_header(io.BytesIO(data)) as img:
-        _seek_page(img, page)
+        _seek_page(img, page, max_pages)
         width, height = img.size
         _check_size(width, height, max_pixels)
         try:
@@ -146,11 +159,14 @@ def _open_file(path: Path) -> BinaryIO:
         raise ImageReadError(f"invalid path: {exc}") from None
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes; OS errors become an ImageReadError with a one-line reason."""
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """A file's bytes; OS errors and files over `max_bytes` become an ImageReadError with a one-line reason."""
     with _open_file(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise ImageReadError(f"file too large: {size} bytes exceeds the limit of {max_bytes} (limits.max_file_bytes)")
         try:
-            data = f.read()
+            data = f.read(max_bytes + 1)  # + 1: a file that grew meanwhile is still caught
         except IsADirectoryError:
             raise ImageReadError("is a directory") from None
         except PermissionError:
@@ -161,6 +177,8 @@ def read_bytes(path: Path) -> bytes:
             raise ImageReadError("not enough memory to read the file") from None
     if not data:
         raise ImageReadError("empty file (0 bytes)")
+    if len(data) > max_bytes:
+        raise ImageReadError(f"file too large: over {max_bytes} bytes (limits.max_file_bytes)")
     return data
 
 
@@ -203,21 +221,35 @@ def _sniff_format(fp: BinaryIO) -> str | None:
     return None
 
 
-def _page_count(img: Image.Image) -> int:
+def _page_count(img: Image.Image, max_pages: int = DEFAULT_MAX_PAGES) -> int:
     # Animated PNG/WebP and MPO (phone JPEGs with a preview) also have several frames, but
     # only TIFF pages are separate document pages; the others are OCR'd as their first frame.
     if img.format != "TIFF":
         return 1
     try:
-        return max(1, int(getattr(img, "n_frames", 1)))
+        # Pages are found by walking the chain of page directories: stop at the limit. (Not
+        # n_frames, which walks it all, and miscounts after a seek past the end.)
+        count = 1
+        while count <= max_pages:
+            try:
+                img.seek(count)
+            except EOFError:
+                break
+            count += 1
+        img.seek(0)
+        if count > max_pages:
+            raise ImageReadError(f"more than {max_pages} pages (limits.max_pages)")
+        return count
+    except ImageReadError:
+        raise
     except Exception as exc:
         raise ImageReadError(f"corrupt TIFF page directory: {_describe(exc)}") from None
 
 
-def _seek_page(img: Image.Image, page: int) -> None:
+def _seek_page(img: Image.Image, page: int, max_pages: int = DEFAULT_MAX_PAGES) -> None:
+    count = _page_count(img, max_pages)  # also refuses a file over the page limit when page is 0
     if page == 0:
         return
-    count = _page_count(img)
     if not 0 <= page < count:
         noun = "page" if count == 1 else "pages"
         raise ImageReadError(f"page {page} out of range (file has {count} {noun})")
@@ -371,34 +403,74 @@ def _composite_on_white(array: np.ndarray) -> np.ndarray:
     return blended.astype(np.uint8)
 
 
+def _row_blocks(array: np.ndarray) -> Iterator[slice]:
+    """Slices of rows holding about _BLOCK_SAMPLES samples each."""
+    rows = array.shape[0]
+    per_row = max(1, array.size // max(1, rows))
+    step = max(1, _BLOCK_SAMPLES // per_row)
+    for start in range(0, rows, step):
+        yield slice(start, start + step)
+
+
 def _to_uint8(array: np.ndarray) -> np.ndarray:
-    """Bring any sample depth into 0..255 by scaling (16-bit is never clipped to 255)."""
+    """Bring any sample depth into 0..255 by scaling (16-bit is never clipped to 255).
+
+    Wider pages are converted a block of rows at a time, so no full-size 32- or 64-bit copy of a
+    large 16-bit or float page is ever made (it would be 2-4x the page's own memory).
+    """
     if array.dtype == np.uint8:
         return array
     if array.dtype == np.bool_:
         return array.astype(np.uint8) * 255
+    if array.ndim == 0:
+        array = array.reshape(1)
+    out = np.empty(array.shape, np.uint8)
     if array.dtype.kind == "u" and array.dtype.itemsize == 2:
         # 16-bit: round(x / 257) maps 0..65535 exactly onto 0..255.
-        return ((array.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        for rows in _row_blocks(array):
+            block = array[rows].astype(np.uint32)
+            block += 128
+            block //= 257
+            out[rows] = block
+        return out
 
     # Rare: 32-bit integer or floating-point TIFF samples, or signed integers.
-    values = array.astype(np.float64)
-    finite = np.isfinite(values)
-    if not finite.any():
-        return np.zeros(array.shape, np.uint8)
-    low, high = float(values[finite].min()), float(values[finite].max())
-    values = np.where(finite, values, low)
+    low, high = _finite_range(array)
+    if low > high:  # nothing finite
+        out.fill(0)
+        return out
     if array.dtype.kind == "f" and low >= 0.0 and high <= 1.0:
-        values = values * 255.0  # normalised floats
+        scale, offset = 255.0, 0.0  # normalised floats
     elif array.dtype.kind in "iu" and low >= 0 and high <= 255:
-        pass  # already 8-bit values in a wider type
+        scale, offset = 1.0, 0.0  # already 8-bit values in a wider type
     elif array.dtype.kind in "iu" and low >= 0 and high <= 65535:
-        values = values / 257.0  # 16-bit values in a wider type
+        scale, offset = 1.0 / 257.0, 0.0  # 16-bit values in a wider type
     elif high > low:
-        values = (values - low) * (255.0 / (high - low))  # unknown range: stretch
+        scale, offset = 255.0 / (high - low), low  # unknown range: stretch
     else:
-        values = np.zeros_like(values)
-    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+        out.fill(0)
+        return out
+    for rows in _row_blocks(array):
+        values = array[rows].astype(np.float64)
+        values[~np.isfinite(values)] = low
+        values -= offset
+        values *= scale
+        np.rint(values, out=values)
+        np.clip(values, 0, 255, out=values)
+        out[rows] = values
+    return out
+
+
+def _finite_range(array: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the finite samples, block by block; (inf, -inf) when there are none."""
+    low, high = float("inf"), float("-inf")
+    for rows in _row_blocks(array):
+        block = array[rows]
+        if block.dtype.kind == "f":
+            block = block[np.isfinite(block)]
+        if block.size:
+            low, high = min(low, float(block.min())), max(high, float(block.max()))
+    return low, high
 
 
 # --------------------------------------------------------------------------- orientation

@@ -14,7 +14,7 @@ from pipeline.records import Record, ok_record
 from pipeline.runtimes import runtime_named
 from pipeline.tasks import ImageRef, Recognized
 
-__all__ = ["reference_lines", "reference_ocr", "reference_records"]
+__all__ = ["reference_lines", "reference_ocr", "reference_record", "reference_records"]
 
 
 def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
@@ -53,11 +53,13 @@ def reference_records(ocr: Any, path: str, rel: str, config: Config) -> list[Rec
     """The record a run must write for every page of the file at `path`: PaddleOCR's lines and boxes,
     read by PaddleOCR's own loader (not `pipeline.reader`, so a reader bug cannot hide on both
     sides), made into records as a run makes them (reading order, blocks, score threshold)."""
-    records = []
-    for page, result in enumerate(ocr.predict(path)):
-        boxes = [[[int(x), int(y)] for x, y in np.asarray(poly).tolist()] for poly in result["rec_polys"]]
-        recognized = [Recognized(str(t), float(s)) for t, s in zip(result["rec_texts"], result["rec_scores"])]
-        image = ImageRef(page, path, rel, page)
-        records.append(ok_record(image, boxes, recognized, config.recognition.score_threshold,
-                                 in_reading_order=config.layout.reading_order))
-    return records
+    return [reference_record(result, ImageRef(page, path, rel, page), config)
+            for page, result in enumerate(ocr.predict(path))]
+
+
+def reference_record(result: Any, image: ImageRef, config: Config) -> Record:
+    """One page of `PaddleOCR.predict` output made into the record a run makes of it."""
+    boxes = [[[int(x), int(y)] for x, y in np.asarray(poly).tolist()] for poly in result["rec_polys"]]
+    recognized = [Recognized(str(t), float(s)) for t, s in zip(result["rec_texts"], result["rec_scores"])]
+    return ok_record(image, boxes, recognized, config.recognition.score_threshold,
+                     in_reading_order=config.layout.reading_order)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
+from pipeline.cells import restore_cell
 from pipeline.errors import ResumeError
 from pipeline.writer import (
     CSV_COLUMNS,
@@ -60,6 +61,9 @@ class _Scan:
     errors: set[PageKey] = field(default_factory=set)  # keys of complete error records
     error_spans: list[tuple[int, int]] = field(default_factory=list)  # their byte ranges
     torn_at: int | None = None  # where a torn last record begins
+    # The line ending a complete last record lacks (a kill between the record and its newline):
+    # the record is kept and the ending appended.
+    missing_newline: bytes = b""
 
     def add(self, key: PageKey, error: bool, start: int, end: int) -> None:
         if error:
@@ -111,11 +115,14 @@ def _scan_jsonl(path: Path, handle: BinaryIO, size: int) -> _Scan:
     for number, (start, raw) in enumerate(_physical_lines(handle), 1):
         end = start + len(raw)
         try:
-            if not raw.endswith(b"\n"):
-                raise ValueError("no final newline")
             if not raw.strip():  # tolerated: says nothing about any page
+                if not raw.endswith(b"\n"):
+                    raise ValueError("no final newline")
                 continue
+            # A prefix of a JSON object is never a whole one: a record that parses is complete.
             key, error = _record_key(json.loads(raw))
+            if not raw.endswith(b"\n"):
+                scan.missing_newline = b"\n"
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
             if end < size:
                 raise _damaged(path, number, str(exc)) from None
@@ -133,6 +140,7 @@ def _csv_key(row: list[str]) -> tuple[PageKey, bool]:
     if len(row) != len(CSV_COLUMNS):
         raise ValueError(f"{len(row)} columns instead of {len(CSV_COLUMNS)}")
     image, page, status, _text, _error, lines = row
+    image = restore_cell(image)
     if not image:
         raise ValueError("empty image")
     if not (page.isascii() and page.isdigit()):
@@ -168,16 +176,23 @@ def _scan_csv(path: Path, handle: BinaryIO, size: int) -> _Scan:
         try:
             row = next(reader)
             end = consumed
-            if not last_line.endswith(b"\n"):
-                raise ValueError("no final newline")
+            # The last field is the `lines` JSON list, and a prefix of one never parses: a row that
+            # reads whole is complete, even when its line ending is missing.
+            ending = b"" if last_line.endswith(b"\n") else b"\n" if last_line.endswith(b"\r") else b"\r\n"
             if row_number == 1:
                 if tuple(row) != CSV_COLUMNS:
+                    if ending:
+                        raise ValueError("no final newline")
                     raise ResumeError(f"{path} is not a CSV written by this pipeline (its header is {row!r}, "
                                       f"expected {list(CSV_COLUMNS)}); not resuming into it")
+                scan.missing_newline = ending
                 continue
             if not row:  # a blank line: tolerated
+                if ending:
+                    raise ValueError("no final newline")
                 continue
             key, error = _csv_key(row)
+            scan.missing_newline = ending
         except StopIteration:
             break
         except (csv.Error, ValueError) as exc:
@@ -211,10 +226,10 @@ def _scan_errors_tsv(path: Path, handle: BinaryIO, size: int) -> _Scan:
             fields = raw[:-1].decode("utf-8").split("\t")
             if len(fields) != len(ERRORS_TSV_COLUMNS):
                 raise ValueError(f"{len(fields)} columns instead of {len(ERRORS_TSV_COLUMNS)}")
-            image, page = unescape_tsv(fields[0]), fields[1]
+            image, page = unescape_tsv(restore_cell(fields[0])), fields[1]
             if not image or not (page.isascii() and page.isdigit()):
                 raise ValueError(f"bad image or page {fields[:2]!r}")
-            unescape_tsv(fields[2])
+            unescape_tsv(restore_cell(fields[2]))
         except ValueError as exc:
             if isinstance(exc, ResumeError):
                 raise
@@ -263,7 +278,15 @@ def _copy_except(path: Path, skip: list[tuple[int, int]], stop: int) -> Iterator
 
 
 def _settle(path: Path, size: int, scan: _Scan, retry_errors: bool) -> set[PageKey]:
-    """Apply the scan: cut a torn tail, drop error records when retrying them; the complete keys."""
+    """Apply the scan: cut a torn tail, end a complete last record's line, drop error records when
+    retrying them; the complete keys."""
+    if scan.missing_newline:
+        with open(path, "ab") as handle:
+            handle.write(scan.missing_newline)
+            handle.flush()
+            os.fsync(handle.fileno())
+        size += len(scan.missing_newline)
+        log.warning("%s: the last record lacked its line ending (an interrupted run); kept it and added one", path)
     if scan.torn_at is not None:
         log.warning("%s: removed a torn last record (%d bytes) left by an interrupted run; its page will be redone",
                     path, size - scan.torn_at)

@@ -19,8 +19,11 @@ from tqdm import tqdm
 from pipeline.config import Config
 from pipeline.errors import Interrupted
 from pipeline.backends import Backend, BackendOptions, backend_class, open_backend
-from pipeline.inputs import discover
+from pipeline.inputs import discover, key_base, normalised
+from pipeline.keybase import settle_base
 from pipeline.models import resolve_models
+from pipeline.outputlock import output_lock
+from pipeline.safepaths import check_output_apart, check_output_kind
 from pipeline.tasks import ImageRef, Record
 from pipeline.scheduler import Scheduler
 from pipeline.timing import StageTimes, take_stage_times
@@ -132,26 +135,48 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     """Discover the pages under `inputs`, OCR those not already in `config.output`, and write them.
 
     An existing output is resumed (its complete records are kept and their pages skipped)
-    unless `overwrite` is set.
+    unless `overwrite` is set. The output must lie apart from the inputs, and is locked for the
+    whole run (`pipeline.outputlock`); its keys stay relative to the base it was started with
+    (`pipeline.keybase`).
     """
-    found = discover(inputs)
+    roots = normalised(inputs)
+    output = Path(config.output)
+    check_output_apart(output, roots)
+    check_output_kind(output, config.format)
     # A bad model config or a backend that cannot run here fails before the output is touched.
     resolve_models(config.models, config.engine.runtime)
     backend_class(backend).check()
-    output = Path(config.output)
-    done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
-    todo = [image for image in found.images if (image.rel, image.page) not in done]
-    todo = [replace(image, index=position) for position, image in enumerate(todo)]
-    with _sigterm_as_interrupt(), OrderedWriter(open_sink(config.format, output, append=not overwrite)) as writer:
-        if todo:
-            try:
-                summary = process_images(todo, config, writer, backend=backend, quiet=quiet, options=options)
-            except Interrupted as stop:
-                raise Interrupted(f"{stop} Finished records are in {output}; run again (or with --resume) "
-                                  "to continue.") from None
-        else:
-            summary = RunSummary(workers=0, backend=backend)
+    with output_lock(output, config.format):
+        fresh = overwrite or (config.format != "txt" and not output.exists())
+        base = settle_base(output, config.format, roots, key_base(roots), fresh=fresh)
+        found = discover(roots, base=base, follow_symlinks=config.follow_symlinks,
+                         max_pages=config.limits.max_pages)
+        done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
+        todo = _unique([image for image in found.images if (image.rel, image.page) not in done])
+        sink = open_sink(config.format, output, append=not overwrite)
+        with _sigterm_as_interrupt(), OrderedWriter(sink) as writer:
+            if todo:
+                try:
+                    summary = process_images(todo, config, writer, backend=backend, quiet=quiet, options=options)
+                except Interrupted as stop:
+                    raise Interrupted(f"{stop} Finished records are in {output}; run again (or with --resume) "
+                                      "to continue.") from None
+            else:
+                summary = RunSummary(workers=0, backend=backend)
+    unwritten = getattr(sink, "failed_writes", 0)  # ok pages the txt format could not store
+    summary.ok, summary.failed = summary.ok - unwritten, summary.failed + unwritten
     summary.images = len(found.images)
     summary.skipped = len(found.images) - len(todo)
     summary.warnings = found.warnings
     return summary
+
+
+def _unique(images: list[ImageRef]) -> list[ImageRef]:
+    """`images` renumbered 0..n-1, each key once: no output ever holds two records of one page."""
+    seen: set[tuple[str, int]] = set()
+    kept = []
+    for image in images:
+        if (image.rel, image.page) not in seen:
+            seen.add((image.rel, image.page))
+            kept.append(replace(image, index=len(kept)))
+    return kept

@@ -54,9 +54,10 @@ class _Task:
 
     def submit(self, pool: Backend) -> Future[Any]:
         """Hand this task to `pool`. With `ship_bytes` the file is read here (ImageReadError if it
-        cannot be) and its bytes go with the task."""
+        cannot be, or is over limits.max_file_bytes) and its bytes go with the task."""
         if isinstance(self.payload, ImageRef):
-            data = read_bytes(Path(self.payload.path)) if pool.options.ship_bytes else None
+            data = (read_bytes(Path(self.payload.path), pool.config.limits.max_file_bytes)
+                    if pool.options.ship_bytes else None)
             self.submitted = time.monotonic()
             return pool.submit(run_detect, self.payload, self.wide, data)
         self.submitted = time.monotonic()

@@ -25,7 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from pipeline.config import Config
+from pipeline.checksums import MANIFEST, verify_manifest
+from pipeline.config import Config, LimitsConfig
 from pipeline.engine import OcrEngine
 from pipeline.line_angle import LineAngleClassifier
 from pipeline.orientation import MIN_SIDE, PageOrientation
@@ -47,7 +48,7 @@ class _Slot:
     engine: Engine
     line_angle: LineAngleClassifier | None
     orientation: PageOrientation | None
-    max_pixels: int
+    limits: LimitsConfig  # read limits
     read_whole_crops: bool
     settings: tuple[Config, ResolvedModels]  # what it was built from
 
@@ -88,6 +89,8 @@ def init_worker(config: Config, models: ResolvedModels, per_thread: bool = False
 
 
 def _build(config: Config, models: ResolvedModels) -> _Slot:
+    for model in (models.detection, models.recognition):
+        _check_model_files(model.dir)
     engine = _engine_class()(config, models)
     line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
     orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
@@ -98,8 +101,16 @@ def _build(config: Config, models: ResolvedModels) -> _Slot:
         if orientation is not None:
             orientation.degrees(np.full((256, 256, 3), 255, dtype=np.uint8))
         take_stage_times()  # warm-up is not part of any image's time
-    return _Slot(engine, line_angle, orientation, config.limits.max_image_pixels,
-                 config.detection.read_whole_crops, (config, models))
+    return _Slot(engine, line_angle, orientation, config.limits, config.detection.read_whole_crops,
+                 (config, models))
+
+
+def _check_model_files(folder: str | None) -> None:
+    """A prepared model folder (one with a checksum manifest) must still match it when a worker loads it."""
+    if folder and (Path(folder) / MANIFEST).is_file():
+        problem = verify_manifest(Path(folder))
+        if problem is not None:
+            raise RuntimeError(f"model files in {folder} changed since they were prepared: {problem}")
 
 
 def _engine_class() -> Callable[[Config, ResolvedModels], Engine]:
@@ -132,10 +143,11 @@ def ping() -> int:
 
 @timed("read")
 def _read(image: ImageRef, data: bytes | None = None) -> object:
-    max_pixels = _current_slot().max_pixels
+    limits = _current_slot().limits
     if data is not None:  # shipped with the task (--ship-bytes): the worker may not see the path
-        return decode_image(data, image.page, max_pixels=max_pixels)
-    return read_image(Path(image.path), image.page, max_pixels=max_pixels)
+        return decode_image(data, image.page, max_pixels=limits.max_image_pixels, max_pages=limits.max_pages)
+    return read_image(Path(image.path), image.page, max_pixels=limits.max_image_pixels,
+                      max_bytes=limits.max_file_bytes, max_pages=limits.max_pages)
 
 
 def _whole(pixels: np.ndarray) -> tuple[Box, np.ndarray]:

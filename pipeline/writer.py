@@ -18,6 +18,7 @@ Sinks (registered, with their default output names, in `pipeline.formats`):
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import re
@@ -28,7 +29,10 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import IO, Iterable, Iterator, Protocol
 
+from pipeline.cells import neutralise_cell
+from pipeline.errors import one_line
 from pipeline.filetypes import is_multi_page
+from pipeline.safepaths import UnsafePath, open_no_follow, output_dir
 from pipeline.tasks import Record
 from pipeline.timing import timed
 
@@ -58,6 +62,17 @@ _PAGE_SUFFIX = re.compile(r"\.page[0-9]+\Z")
 _TEMP_NAME = re.compile(r"\.pipeline-[0-9a-f]{12}\.tmp\Z")
 
 
+def _open_text(path: Path, append: bool, newline: str) -> IO[str]:
+    """A results file opened for writing, never through a symlink (see `pipeline.safepaths`)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    return open(open_no_follow(path, flags), "a" if append else "w", encoding="utf-8", newline=newline)
+
+
+# Errors that one page's output name can cause, where other pages still write fine.
+_NAME_ERRNOS = {errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.EINVAL, errno.EILSEQ,
+                errno.ELOOP}
+
+
 class Sink(Protocol):
     def write(self, record: Record) -> None: ...
 
@@ -69,7 +84,7 @@ class JsonlSink:
 
     def __init__(self, path: Path, append: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = open(path, "a" if append else "w", encoding="utf-8", newline="\n")
+        self._file: IO[str] = _open_text(path, append, "\n")
 
     def write(self, record: Record) -> None:
         self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -86,19 +101,20 @@ class CsvSink:
         path.parent.mkdir(parents=True, exist_ok=True)
         # newline="" hands line endings to the csv module: rows end in \r\n (RFC 4180) and newlines
         # inside quoted text stay as they are.
-        self._file: IO[str] = open(path, "a" if append else "w", encoding="utf-8", newline="")
+        self._file: IO[str] = _open_text(path, append, "")
         self._csv = csv.writer(self._file)
         if self._file.tell() == 0:  # new, emptied, or empty (e.g. a torn header truncated by resume)
             self._csv.writerow(CSV_COLUMNS)
             self._file.flush()
 
     def write(self, record: Record) -> None:
+        # Cells a spreadsheet would run as formulas get a leading ' (pipeline.cells).
         self._csv.writerow([
-            record["image"],
+            neutralise_cell(record["image"]),
             record["page"],
             record["status"],
-            record["text"],
-            record["error"] if record["error"] is not None else "",
+            neutralise_cell(record["text"]),
+            neutralise_cell(record["error"] if record["error"] is not None else ""),
             json.dumps(record["lines"], ensure_ascii=False),
         ])
         self._file.flush()
@@ -121,7 +137,11 @@ class TxtSink:
             raise NotADirectoryError(f"the txt format writes into a folder, but {root} is a file")
         root.mkdir(parents=True, exist_ok=True)
         self._root = root
-        self._errors: IO[str] = open(root / ERRORS_TSV, "a" if append else "w", encoding="utf-8", newline="")
+        self._errors: IO[str] = _open_text(root / ERRORS_TSV, append, "")
+        # On a case-insensitive file system `A.png.txt` and `a.png.txt` are one file: names written
+        # this run are remembered (casefolded) there, so the second page is refused, not lost.
+        self._casefolded: dict[str, str] | None = {} if _case_insensitive(root) else None
+        self.failed_writes = 0  # ok pages whose .txt could not be written (listed in errors.tsv)
         if self._errors.tell() == 0:
             self._errors_row(ERRORS_TSV_COLUMNS)
 
@@ -133,16 +153,38 @@ class TxtSink:
         return self._root.joinpath(*txt_relpath(image, page).split("/"))
 
     def write(self, record: Record) -> None:
-        final = self.path_for(record["image"], record["page"])  # ValueError for an escaping path
-        if record["status"] == "ok":
-            final.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(final, [(record["text"] + "\n").encode("utf-8")])
-        else:
+        error = record["error"] or ""
+        try:
+            self._write_txt(record)
+        except (OSError, ValueError) as exc:  # one bad name (too long, a folder in the way, ...) never ends the run
+            if isinstance(exc, OSError) and exc.errno not in _NAME_ERRNOS:
+                raise  # a full disk or a read-only folder is no single page's fault
+            if not error:
+                self.failed_writes += 1
+            error = f"cannot write this page's .txt: {one_line(exc)}" + (f" (and: {error})" if error else "")
+        if error:
+            self._errors_row((record["image"], str(record["page"]), error))
+
+    def _write_txt(self, record: Record) -> None:
+        """Write an ok page's .txt, or remove a failed page's stale one; never outside the root."""
+        parts = txt_relpath(record["image"], record["page"]).split("/")  # ValueError for an escaping path
+        folder = output_dir(self._root, parts[:-1], create=record["status"] == "ok")
+        if folder is None:
+            return  # a failed page whose folder does not exist has no stale .txt either
+        final = folder / parts[-1]
+        if record["status"] != "ok":
             final.unlink(missing_ok=True)
-            self._errors_row((record["image"], str(record["page"]), record["error"] or ""))
+            return
+        if self._casefolded is not None:
+            relpath, key = "/".join(parts), "/".join(parts).casefold()
+            other = self._casefolded.setdefault(key, relpath)
+            if other != relpath:
+                raise UnsafePath(f"{relpath} and {other} differ only in case: one file on this file system")
+        atomic_write(final, [(record["text"] + "\n").encode("utf-8")])
 
     def _errors_row(self, fields: Iterable[str]) -> None:
-        self._errors.write("\t".join(escape_tsv(f) for f in fields) + "\n")
+        # Escaped first (so tab and CR are gone), then neutralised for spreadsheets (pipeline.cells).
+        self._errors.write("\t".join(neutralise_cell(escape_tsv(f)) for f in fields) + "\n")
         self._errors.flush()
         os.fsync(self._errors.fileno())  # failures are rare and must not be lost
 
@@ -187,6 +229,17 @@ def txt_relpath(image: str, page: int) -> str:
     return "/".join(parts)
 
 
+def _case_insensitive(folder: Path) -> bool:
+    """Whether names in `folder` ignore case (macOS and Windows by default): probed with a temporary file."""
+    probe = folder / f".pipeline-{secrets.token_hex(6)}.tmp"
+    with open(probe, "xb"):
+        pass
+    try:
+        return os.path.lexists(folder / probe.name.upper())
+    finally:
+        probe.unlink()
+
+
 def is_temp_name(name: str) -> bool:
     """True for the temporary file names `atomic_write` uses (left behind only by a killed run)."""
     return _TEMP_NAME.fullmatch(name) is not None
@@ -207,7 +260,7 @@ def atomic_write(final: Path, chunks: Iterable[bytes]) -> None:
                 handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-        if final.exists():
+        if final.is_file() and not final.is_symlink():
             os.chmod(temp, final.stat().st_mode & 0o7777)  # a rewrite keeps the file's permissions
         os.replace(temp, final)
     except BaseException:

@@ -1,70 +1,87 @@
-"""`pipeline bench`: a smoke run with the real engine, and the table/note/chart logic on made-up figures.
-
-Speed is measured here, never asserted."""
+"""`pipeline bench`: a smoke run with the real engines, and the plan/statistics/verdict/chart logic on
+made-up figures. Speed is measured here, never asserted."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import SAMPLES
+import yaml
+from conftest import REPO, SAMPLES
 
-from pipeline.bench import (
-    REFERENCE,
-    CellResult,
-    build_rows,
-    draw_chart,
-    format_table,
-    note_line,
+from pipeline.bench.chart import draw_chart
+from pipeline.bench.data import PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellResult, CellSpec
+from pipeline.bench.isolate import run_child
+from pipeline.bench.plan import (
+    Plan,
     parse_modes,
+    parse_overrides,
     parse_positive_list,
-    rapidocr_available,
-    recommendation,
+    parse_variant,
+    plan_cells,
+    write_variant_configs,
 )
+from pipeline.bench.report import format_table
+from pipeline.bench.stats import build_rows, pair_ratios
+from pipeline.bench.verdicts import headline, note_line, recommendation
+from pipeline.bench.whole import command_for
+from pipeline.bench.yardsticks import build
 from pipeline.cli import main
+from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, ExitCode
 
 TEXTS = {"a.png#0": ["hello world"], "b.png#0": ["second page", "two lines"]}
 
 
 def _cell(mode: str, workers: int, threads: int, images_per_s: float, texts: dict[str, list[str]] | None = None,
-          spread: float = 0.05) -> CellResult:
+          spread: float = 0.05, whole: list[float] | None = None, variant: str = "default") -> CellResult:
     images = 8
     median = images / images_per_s
-    return CellResult(mode, workers, threads, warmup_seconds=2.0,
+    return CellResult(mode, workers, threads, variant, warmup_seconds=2.0,
                       seconds=[median * (1 - spread), median, median * (1 + spread)], images=images,
-                      regions=images * 20,
-                      texts=dict(TEXTS if texts is None else texts), peak_rss_worker_mb=500.0,
-                      peak_rss_total_mb=500.0 * workers, worker_processes=workers, distinct_workers=workers)
+                      regions=images * 20, texts=dict(TEXTS if texts is None else texts), peak_rss_worker_mb=500.0,
+                      peak_rss_total_mb=500.0 * workers, worker_processes=workers, distinct_workers=workers,
+                      whole_seconds=list(whole or []), whole_rss_mb=600.0 * workers if whole else 0.0)
 
 
-def test_smoke_run_on_two_sample_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_smoke_run_on_a_sample_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench-out"
-    code = main(["bench", str(SAMPLES / "screenshot_ui.png"), str(SAMPLES / "通知_zh.png"), "--workers", "1,2",
-                 "--threads", "1", "--modes", "serial,process", "--repeat", "1", "--out", str(out)])
+    code = main(["bench", str(SAMPLES / "通知_zh.png"), "--workers", "1,2",
+                 "--threads", "1", "--modes", "process", "--ref-threads", "1", "--repeat", "1", "--rounds", "1",
+                 "--set", "recognition.max_regions_per_task=8", "--out", str(out)])
     printed = capsys.readouterr().out
-    assert code == ExitCode.OK, (out / "cells.log").read_text(encoding="utf-8")[-3000:]
+    logs = "".join((out / name).read_text(encoding="utf-8")[-3000:] for name in ("cells.log", "whole.log")
+                   if (out / name).exists())
+    assert code == ExitCode.OK, logs
     report = json.loads((out / "bench.json").read_text(encoding="utf-8"))
     rows = {(r["mode"], r["workers"], r["threads"]): r for r in report["rows"]}
-    expected = {(REFERENCE, 1, 1), ("serial", 1, 1), ("process", 1, 1), ("process", 2, 1)}
-    assert expected <= set(rows)
-    assert (("rapidocr", 1, 2) in rows) == rapidocr_available()
-    for key in expected:
-        row = rows[key]
+    ours = {("process", 1, 1), ("process", 2, 1)}
+    assert ours | {(PADDLEOCR_OURS, 1, 1), (PADDLEOCR, 1, 1), (RAPIDOCR, 1, 2)} <= set(rows)
+    for key, row in rows.items():
         assert row["error"] is None, row
-        assert row["images"] == 2 and row["images_per_s"]["median"] > 0 and row["regions_per_s"]["median"] > 0
+        assert row["images"] == 1 and row["images_per_s"]["median"] > 0 and row["regions_per_s"]["median"] > 0
         assert row["warmup_seconds"] > 0 and row["peak_rss_total_mb"] > 0
-        assert row["text_matched"] is True, row["notes"]
+        assert len(row["whole_seconds"]) == 1 and row["whole_rss_mb"] > 0, row
+        assert sys.platform == "win32" or row["whole_cpu"]["median"] > 0
+        assert not any("whole-process" in note for note in row["notes"]), row["notes"]
+        if key in ours:
+            assert row["text_matched"] is True, row["notes"]
+            assert row["speedup_vs_paddleocr"] and row["wall_vs_paddleocr"]["median"] > 0
     assert rows[("process", 2, 1)]["efficiency"] is not None
+    assert yaml.safe_load((out / "configs" / "default.yaml").read_text())["recognition"]["max_regions_per_task"] == 8
     chart = cv2.imdecode(np.fromfile(str(out / "bench.png"), dtype=np.uint8), cv2.IMREAD_COLOR)
     assert chart is not None and chart.shape[0] > 300 and chart.shape[1] > 600
-    assert "recommendation:" in printed and "note:" in printed and "--workers" in report["command"]
+    assert "recommendation:" in printed and "note:" in printed and "headline (whole process" in printed
+    assert "--workers" in report["command"]
 
 
-def test_lists_and_modes_are_checked() -> None:
+def test_lists_modes_overrides_and_variants_are_checked() -> None:
     assert parse_positive_list("1, 2,4,2", "--workers") == [1, 2, 4]
     assert parse_modes("process,serial") == ["process", "serial"]
     for bad in ("0", "x", ""):
@@ -72,34 +89,137 @@ def test_lists_and_modes_are_checked() -> None:
             parse_positive_list(bad, "--workers")
     with pytest.raises(ConfigError, match="unknown mode 'gpu'"):
         parse_modes("serial,gpu")
+    assert parse_overrides(["detection.max_side_limit=2000", "engine.warmup=false", "a.b=x=y"]) == {
+        "detection.max_side_limit": 2000, "engine.warmup": False, "a.b": "x=y"}
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_overrides(["engine.runtime"])
+    variant = parse_variant("cap:detection.max_side_limit=2000,recognition.batch_size=6")
+    assert variant.label == "cap" and variant.overrides == {"detection.max_side_limit": 2000,
+                                                            "recognition.batch_size": 6}
+    for bad in ("nolabel", "default:workers=1", "a=b:c=d"):
+        with pytest.raises(ConfigError, match="--variant"):
+            parse_variant(bad)
+
+
+def test_each_variant_gets_a_checked_config_and_its_own_cells(tmp_path: Path) -> None:
+    variants = [parse_variant("cap:detection.max_side_limit=2000")]
+    configs = write_variant_configs(None, {"recognition.max_regions_per_task": 8}, variants, tmp_path)
+    assert list(configs) == ["default", "cap"]
+    assert load_config(configs["cap"]) == load_config(None, {"recognition.max_regions_per_task": 8,
+                                                             "detection.max_side_limit": 2000})
+    with pytest.raises(ConfigError, match="detection.no_such_key"):
+        write_variant_configs(None, {"detection.no_such_key": 1}, [], tmp_path / "bad")
+    plan = Plan(workers=[1, 2], threads=[1], modes=["serial", "process"], reference_threads=[1, 2], repeat=1,
+                inputs=["x"], configs=configs)
+    cells = plan_cells(plan)
+    assert [c.mode for c in cells[:5]] == [PADDLEOCR_OURS, PADDLEOCR_OURS, PADDLEOCR, PADDLEOCR, RAPIDOCR]
+    ours = [(c.variant, c.mode, c.workers) for c in cells[5:]]
+    assert ours == [(v, m, w) for v in ("default", "cap") for m, w in (("serial", 1), ("process", 1), ("process", 2))]
+    assert all(c.config_path == str(configs[c.variant]) for c in cells if c.mode != PADDLEOCR)
+    assert len({c.name for c in cells}) == len(cells)
+    spec = cells[-1]
+    spec.write(tmp_path / "spec.json")
+    assert CellSpec.read(tmp_path / "spec.json") == spec
+
+
+def test_whole_process_commands_are_what_a_user_runs(tmp_path: Path) -> None:
+    from pipeline.cli import _parser
+
+    spec = CellSpec("process", 2, 1, 1, ("/in/a", "/in/b"), "/c/default.yaml")
+    command = command_for(spec, tmp_path / "out.jsonl")
+    assert command[1:4] == ["-m", "pipeline", "run"]
+    args = _parser().parse_args(command[3:])  # the real command line accepts it
+    assert (args.inputs, args.workers, args.threads, args.backend, args.config, args.overwrite) == (
+        ["/in/a", "/in/b"], 2, 1, "process", "/c/default.yaml", True)
+    yardstick = command_for(CellSpec(PADDLEOCR, 1, 2, 1, ("/in/a",), "/c/default.yaml"), tmp_path / "p.jsonl")
+    assert yardstick[1:4] == ["-m", "pipeline.bench.yardsticks", PADDLEOCR] and "2" in yardstick
+
+
+def test_the_bench_never_imports_the_command_line_and_run_never_imports_the_bench() -> None:
+    bench = ("import sys, pipeline.bench.command, pipeline.bench.cell, pipeline.bench.yardsticks; "
+             "assert 'pipeline.cli' not in sys.modules")
+    subprocess.run([sys.executable, "-c", bench], check=True, cwd=REPO)
+    lean = "import sys, pipeline.cli; assert 'pipeline.bench.command' not in sys.modules, sorted(sys.modules)"
+    subprocess.run([sys.executable, "-c", lean], check=True, cwd=REPO)
 
 
 def test_bad_flags_are_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["bench", str(SAMPLES / "screenshot_ui.png"), "--modes", "fibers", "--out", str(tmp_path)])
-    assert code == ExitCode.USAGE and "fibers" in capsys.readouterr().err
+    image = str(SAMPLES / "screenshot_ui.png")
+    for flags, word in ((["--modes", "fibers"], "fibers"), (["--set", "detection.nope=1"], "detection.nope"),
+                        (["--variant", "x"], "--variant"), (["--repeat", "0"], "--repeat")):
+        code = main(["bench", image, *flags, "--out", str(tmp_path)])
+        assert code == ExitCode.USAGE and word in capsys.readouterr().err
     assert not (tmp_path / "bench.json").exists()
 
 
-def test_rows_compare_with_one_worker_and_the_best_reference() -> None:
-    results = [_cell(REFERENCE, 1, 1, 0.7), _cell(REFERENCE, 1, 2, 1.0),
-               _cell("process", 1, 1, 0.7), _cell("process", 2, 1, 1.3), _cell("process", 2, 2, 1.2),
+def test_a_child_that_hangs_is_killed_at_its_timeout(tmp_path: Path) -> None:
+    done = run_child([sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / "log", "sleeper", timeout=1.0)
+    assert done.timed_out and done.seconds < 30
+    done = run_child([sys.executable, "-c", "print('hi')"], tmp_path / "log", "quick", timeout=60)
+    assert done.returncode == 0 and not done.timed_out and done.peak_rss_mb > 0
+    assert "hi" in (tmp_path / "log").read_text()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="CPU of a process tree comes from getrusage (POSIX)")
+def test_a_childs_cpu_time_counts_its_own_children() -> None:
+    burn = "x = 0\nfor i in range(5_000_000): x += i"
+    grandchild = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {burn!r}], check=True)"
+    done = run_child([sys.executable, "-c", grandchild], Path(os.devnull), "burner", timeout=300)
+    assert done.returncode == 0 and done.cpu_seconds is not None and done.cpu_seconds > 0.2
+
+
+def test_per_round_ratios_pair_runs_of_the_same_round() -> None:
+    assert pair_ratios([10.0, 12.0, 30.0], [20.0, 20.0, 30.0]) == {"median": 0.6, "min": 0.5, "max": 1.0}
+    assert pair_ratios([], [1.0]) is None
+
+
+def test_rows_compare_with_one_worker_and_the_yardsticks() -> None:
+    results = [_cell(PADDLEOCR_OURS, 1, 1, 0.6, whole=[20.0, 22.0]),
+               _cell(PADDLEOCR, 1, 1, 0.7, texts={"a.png#0": ["hello  world"], "b.png#0": TEXTS["b.png#0"]},
+                     whole=[16.0, 17.0]),
+               _cell(PADDLEOCR, 1, 2, 1.0, whole=[15.0, 15.0]),  # best by whole-process time
+               _cell(RAPIDOCR, 1, 2, 1.6, texts={}, whole=[12.0, 10.0]),
+               _cell("process", 1, 1, 0.7, whole=[14.0, 15.0]), _cell("process", 2, 1, 1.3, whole=[9.0, 12.0]),
+               _cell("process", 2, 2, 1.2),
                _cell("thread", 2, 1, 0.8, texts={"a.png#0": ["hello wor1d"], "b.png#0": TEXTS["b.png#0"]})]
     rows = build_rows(results, machine_cores=2)
-    assert [r.mode for r in rows].count(REFERENCE) == 1
-    reference = rows[0]
-    assert reference.threads == 2 and reference.speedup_vs_1_worker is None
+    assert [r.mode for r in rows].count(PADDLEOCR) == 1
+    paddle = next(r for r in rows if r.mode == PADDLEOCR)
+    assert paddle.threads == 2 and paddle.speedup_vs_1_worker is None and paddle.speedup_vs_paddleocr is None
     two = next(r for r in rows if r.mode == "process" and r.workers == 2 and r.threads == 1)
     assert two.speedup_vs_1_worker == pytest.approx(1.3 / 0.7) and two.efficiency == pytest.approx(1.3 / 1.4)
-    assert two.speedup_vs_reference == pytest.approx(1.3) and two.text_matched is True
+    assert two.speedup_vs_paddleocr == pytest.approx(1.3) and two.text_matched is True
+    assert two.wall_vs_paddleocr == pytest.approx({"median": 0.7, "min": 0.6, "max": 0.8})
+    assert two.wall_vs_rapidocr == pytest.approx({"median": 0.975, "min": 0.75, "max": 1.2})
     assert not two.oversubscribed and next(r for r in rows if r.threads == 2 and r.workers == 2).oversubscribed
     thread = next(r for r in rows if r.mode == "thread")
     assert thread.text_matched is False and "a.png#0" in thread.notes[0]
+    assert thread.differences == [{"page": "a.png#0", "ours": ["hello wor1d"], "reference": ["hello world"]}]
     assert thread.speedup_vs_1_worker is None  # no 1-worker thread row to compare with
+    rapid = next(r for r in rows if r.mode == RAPIDOCR)
+    assert rapid.text_matched is False and rapid.speedup_vs_rapidocr is None
     table = format_table(rows)
-    assert "OVERSUBSCRIBED" in table and "NO" in table and "1.30 (" in table
+    assert "OVERSUBSCRIBED" in table and "NO" in table and "1.30 (" in table and "0.70 (0.60-0.80)" in table
     line, command = recommendation(rows)
     assert command == "python -m pipeline run INPUT --backend process --workers 2 --threads 1"
     assert "1.30 images/s" in line
+    top = headline(rows)
+    assert "process 2 worker(s) x 1 thr: 10.5s median" in top
+    assert "1.43x (rounds 1.25-1.67x) plain PaddleOCR" in top and "wall-time ratio 0.70" in top
+    assert "peak RSS 1200 MB = 2.00x RapidOCR's" in top
+
+
+def test_each_variant_is_compared_with_paddleocr_built_with_its_settings() -> None:
+    other = {"a.png#0": ["hello world!"], "b.png#0": TEXTS["b.png#0"]}
+    results = [_cell(PADDLEOCR_OURS, 1, 1, 0.6), _cell(PADDLEOCR_OURS, 1, 1, 0.9, texts=other, variant="ort"),
+               _cell("process", 2, 1, 1.3), _cell("process", 2, 1, 2.0, texts=other, variant="ort")]
+    rows = build_rows(results, machine_cores=2)
+    ort_ref = next(r for r in rows if r.mode == PADDLEOCR_OURS and r.variant == "ort")
+    assert ort_ref.text_matched is False and "2/3 reference lines verbatim" in ort_ref.notes[0]
+    assert all(r.text_matched for r in rows if r.mode == "process")
+    line, _ = recommendation(rows, {"ort": "engine.runtime=onnxruntime"})
+    assert "with config [ort]: engine.runtime=onnxruntime" in line and "2.00 images/s" in line
+    assert "process [ort]" in format_table(rows)
 
 
 @pytest.mark.parametrize(("thread_2", "process_2", "wording"), [
@@ -108,7 +228,7 @@ def test_rows_compare_with_one_worker_and_the_best_reference() -> None:
     (1.30, 1.32, "about equally"),
 ])
 def test_the_note_is_worded_from_the_figures(thread_2: float, process_2: float, wording: str) -> None:
-    results = [_cell(REFERENCE, 1, 1, 0.7), _cell("thread", 1, 1, 0.7), _cell("thread", 2, 1, thread_2),
+    results = [_cell(PADDLEOCR, 1, 1, 0.7), _cell("thread", 1, 1, 0.7), _cell("thread", 2, 1, thread_2),
                _cell("process", 1, 1, 0.7), _cell("process", 2, 1, process_2)]
     note = note_line(build_rows(results, machine_cores=2))
     assert note.startswith("note: ") and wording in note
@@ -116,12 +236,20 @@ def test_the_note_is_worded_from_the_figures(thread_2: float, process_2: float, 
 
 
 def test_chart_draws_from_made_up_rows(tmp_path: Path) -> None:
-    results = [_cell(REFERENCE, 1, 2, 1.0), _cell("rapidocr", 1, 2, 1.6, texts={}), _cell("serial", 1, 1, 0.7),
-               _cell("serial", 1, 2, 1.0), _cell("thread", 1, 1, 0.7), _cell("thread", 2, 1, 0.75),
-               _cell("process", 1, 1, 0.7), _cell("process", 2, 1, 1.3), _cell("process", 1, 2, 1.0),
-               _cell("process", 2, 2, 1.1)]
+    results = [_cell(PADDLEOCR, 1, 2, 1.0, whole=[15.0]), _cell(RAPIDOCR, 1, 2, 1.6, texts={}, whole=[11.0]),
+               _cell("serial", 1, 1, 0.7), _cell("serial", 1, 2, 1.0), _cell("thread", 1, 1, 0.7),
+               _cell("thread", 2, 1, 0.75), _cell("process", 1, 1, 0.7, whole=[14.0]),
+               _cell("process", 2, 1, 1.3, whole=[9.0]), _cell("process", 1, 2, 1.0), _cell("process", 2, 2, 1.1),
+               _cell("process", 2, 1, 1.5, variant="ort", whole=[7.0])]
     path = tmp_path / "chart" / "bench.png"
     draw_chart(build_rows(results, machine_cores=2), path, "made-up figures")
     chart = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
-    assert chart is not None and chart.shape[2] == 3
+    assert chart is not None and chart.shape[0] >= 600 and chart.shape[1] >= 1800
     assert (chart < 128).any() and (chart == 255).mean() > 0.5  # ink on a white canvas
+
+
+def test_plain_paddleocr_runs_on_the_onnxruntime_engine_too(config: Config) -> None:
+    """--reference-engine onnxruntime: plain PaddleOCR on PaddleX's onnxruntime engine reads a page
+    handed to it by path, as a user's script does (the paddle engine is in the smoke run)."""
+    ocr, predict = build(PADDLEOCR, config, 1, "onnxruntime")
+    assert "File saved successfully" in predict(ocr, str(SAMPLES / "screenshot_ui.png"))

@@ -69,11 +69,14 @@ def _check_good(records: list[dict], texts: dict[str, list[str]]) -> None:
 
 
 def test_the_registry_feeds_run_and_bench() -> None:
-    from pipeline.bench import MODES, parse_modes
+    from pipeline.bench.plan import parse_modes
+    from pipeline.errors import ConfigError
 
     assert backend_names()[:4] == ["serial", "thread", "process", "dask"]
-    assert tuple(backend_names()) == MODES
+    assert parse_modes(",".join(backend_names())) == backend_names()  # bench takes every backend
     assert parse_modes("process,dask") == ["process", "dask"]
+    with pytest.raises(ConfigError, match="known: " + ", ".join(backend_names())):
+        parse_modes("nosuch")
 
 
 def test_dask_gives_the_records_of_the_process_pool(tmp_path: Path, config: Config, models: ResolvedModels) -> None:

@@ -112,6 +112,8 @@ def multipage_tiff(compression: str | None = "tiff_deflate") -> tuple[bytes, lis
 
 def test_public_api() -> None:
     assert set(reader.__all__) == {
+        "DEFAULT_MAX_FILE_BYTES",
+        "DEFAULT_MAX_PAGES",
         "DEFAULT_MAX_PIXELS",
         "IMAGE_EXTENSIONS",
         "count_pages",

@@ -62,10 +62,16 @@ def test_torn_tail_at_every_byte_of_the_last_record(tmp_path: Path, fmt: str) ->
     _, full, start = _layout(fmt, tmp_path)
     first_two = {_key(r) for r in RECORDS[:2]}
     output = tmp_path / f"cut.{fmt}"
+    whole = full.rstrip(b"\r\n")  # the last record complete, only its line ending missing
     for cut in range(start, len(full)):
         output.write_bytes(full[:cut])
+        if cut >= len(whole):  # kept, and its line ending completed
+            assert completed_pages(output, fmt) == {_key(r) for r in RECORDS}, f"cut at byte {cut}"
+            assert output.read_bytes() == full, f"cut at byte {cut}"
+            continue
         assert completed_pages(output, fmt) == first_two, f"cut at byte {cut}"
         assert output.read_bytes() == full[:start], f"cut at byte {cut}"
+    output.write_bytes(full[:start])
     # And a resumed run appends exactly what was lost: the result is the uninterrupted file.
     _write(fmt, output, RECORDS[2:], append=True)
     assert output.read_bytes() == full
@@ -76,7 +82,7 @@ def test_torn_first_record_or_header_leaves_an_empty_start(tmp_path: Path, fmt: 
     output = tmp_path / f"one.{fmt}"
     _write(fmt, output, RECORDS[:1])
     full = output.read_bytes()
-    for cut in range(1, len(full)):
+    for cut in range(1, len(full.rstrip(b"\r\n"))):  # (a whole record lacking its line ending is kept)
         output.write_bytes(full[:cut])
         assert completed_pages(output, fmt) == set(), f"cut at byte {cut}"
         assert full.startswith(output.read_bytes())

@@ -102,7 +102,9 @@ def test_a_configs_format_alone_picks_its_default_output_name(tmp_path: Path, fa
     monkeypatch.chdir(work)
     assert main(["run", str(folder), "-c", "my.yaml", "-w", "2", "-q"]) == ExitCode.IMAGES_FAILED
     output = work / FORMATS[fmt].default_output
-    assert sorted(p.name for p in work.iterdir()) == sorted(["my.yaml", output.name])
+    # The output, and its lock and keys files beside it (inside it for txt; README "Safety").
+    sidecars = [] if fmt == "txt" else [f"{output.name}.lock", f"{output.name}.keys.json"]
+    assert sorted(p.name for p in work.iterdir()) == sorted(["my.yaml", output.name, *sidecars])
     assert completed_pages(output, fmt) == set(expected)
     # Run again: everything is there already, nothing is redone.
     assert main(["run", str(folder), "-c", "my.yaml", "-w", "2", "-q"]) == ExitCode.OK

@@ -1,8 +1,10 @@
 """`process`: a `ProcessPoolExecutor` with the `spawn` start method on every OS (Linux runs test
 what Windows does), whose initializer builds one engine per worker process.
 
-A worker that dies breaks the whole pool (`BrokenExecutor` on every task in flight), and a hung
-worker can only be stopped by killing it: either way the pool is torn down and built again.
+Workers retire between tasks past the memory or task-count limits (`pipeline.retire`), and the
+pool starts fresh ones. A worker that dies breaks the whole pool (`BrokenExecutor` on every task
+in flight), and a hung worker can only be stopped by killing it: either way the pool is torn down
+and built again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import multiprocessing
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from typing import Any, ClassVar, Sequence
 
+from pipeline import retire
 from pipeline.backends.base import ExecutorBackend, Initializer
 from pipeline.errors import RunFailed
 from pipeline.worker import init_worker
@@ -24,12 +27,14 @@ class ProcessBackend(ExecutorBackend):
     initializer: ClassVar[Initializer] = staticmethod(init_worker)  # fault-injection tests swap it
 
     def make_executor(self) -> Executor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=type(self).initializer,
-            initargs=(self.config, self.models),
-        )
+        options: dict[str, Any] = dict(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=type(self).initializer, initargs=(self.config, self.models))
+        if not retire.SUPPORTED:
+            return ProcessPoolExecutor(**options)
+        # Workers retire between tasks past limits.max_worker_rss_mb or limits.max_tasks_per_worker.
+        limits = self.config.limits
+        return retire.RetiringProcessPool(**options, max_tasks=limits.max_tasks_per_worker,
+                                          max_rss_mb=limits.max_worker_rss_mb)
 
     def is_crash(self, exc: BaseException) -> bool:
         return isinstance(exc, BrokenExecutor)
