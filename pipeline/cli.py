@@ -12,6 +12,7 @@ import sys
 import traceback
 from typing import Any, Callable, Sequence
 
+from pipeline.backends import BackendOptions, backend_names
 from pipeline.bench.options import add_arguments as add_bench_arguments
 from pipeline.config import Config, default_config_source, default_config_text, load_config, usable_cores
 from pipeline.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_of, one_line
@@ -44,14 +45,19 @@ def _parser() -> argparse.ArgumentParser:
     running.add_argument("-w", "--workers", type=_positive_int, help="worker processes (default: one per core)")
     running.add_argument("--threads", type=_positive_int, help="engine CPU threads per worker (default: 1)")
     running.add_argument("--format", choices=tuple(FORMATS), help="output format (default: the config's, jsonl)")
-    running.add_argument("--backend", default="process", choices=("process", "thread", "serial"),
-                         help="how workers run (default: process)")
+    running.add_argument("--backend", default="process", choices=backend_names(),
+                         help="how workers run (default: process; dask needs pip install -e '.[dask]')")
     running.add_argument("--follow-symlinks", action="store_true",
                          help="follow symlinks in input folders wherever they point (default: only to targets inside an input)")
     running.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     run = commands.add_parser("run", parents=[common, running], help="OCR images and folders into one results file")
     run.add_argument("inputs", nargs="+", help="image files, PDFs or folders (searched recursively)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="with --backend dask: a running Dask scheduler, like tcp://HOST:8786 "
+                          "(default: start a local cluster)")
+    run.add_argument("--ship-bytes", action="store_true",
+                     help="send each file's bytes with its task, for workers that cannot open the input paths")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true",
                         help="skip pages already complete in the output (the default when it exists)")
@@ -119,7 +125,8 @@ def _running_config(args: argparse.Namespace) -> Config:
     }
     config = load_config(args.config, overrides)
     cores = usable_cores()
-    if args.backend != "serial" and config.resolved_workers() * config.threads_per_worker > cores:
+    remote = getattr(args, "scheduler", None)  # a cluster's cores are not this machine's
+    if args.backend != "serial" and not remote and config.resolved_workers() * config.threads_per_worker > cores:
         print(f"warning: {config.resolved_workers()} workers x {config.threads_per_worker} threads oversubscribe "
               f"{cores} cores, which is usually slower (`python -m pipeline bench` measures it)", file=sys.stderr)
     return config
@@ -140,9 +147,12 @@ def _watch(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipeline.runner import run
 
+    if args.scheduler and args.backend != "dask":
+        raise ConfigError("--scheduler needs --backend dask")
+    options = BackendOptions(scheduler=args.scheduler, ship_bytes=args.ship_bytes)
     config = _running_config(args)
     summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
-                  overwrite=args.overwrite, retry_errors=args.retry_errors)
+                  overwrite=args.overwrite, retry_errors=args.retry_errors, options=options)
     for warning in summary.warnings:
         print(f"warning: {shown(warning)}", file=sys.stderr)
     print(summary.describe(), file=sys.stderr)

@@ -44,6 +44,8 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "count_pages",
+    "decode_image",
+    "read_bytes",
     "read_image",
 ]
 
@@ -104,7 +106,14 @@ def count_pages(path: Path, max_pages: int = DEFAULT_MAX_PAGES) -> int:
 def read_image(path: Path, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, *,
                max_bytes: int = DEFAULT_MAX_FILE_BYTES, max_pages: int = DEFAULT_MAX_PAGES) -> np.ndarray:
     """Decode one page as a C-contiguous uint8 BGR array of shape (H, W, 3). Raises ImageReadError."""
-    data = _read_bytes(path, max_bytes)
+    return decode_image(read_bytes(path, max_bytes), page, max_pixels, max_pages=max_pages)
+
+
+def decode_image(data: bytes, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, *,
+                 max_pages: int = DEFAULT_MAX_PAGES) -> np.ndarray:
+    """`read_image` of a file's bytes already in memory (shipped to a worker that cannot see the file)."""
+    if not data:
+        raise ImageReadError("empty file (0 bytes)")
     with _library_settings(), _open_header(io.BytesIO(data)) as img:
         _seek_page(img, page, max_pages)
         width, height = img.size
@@ -150,7 +159,8 @@ def _open_file(path: Path) -> BinaryIO:
         raise ImageReadError(f"invalid path: {exc}") from None
 
 
-def _read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """A file's bytes; OS errors and files over `max_bytes` become an ImageReadError with a one-line reason."""
     with _open_file(path) as f:
         size = os.fstat(f.fileno()).st_size
         if size > max_bytes:

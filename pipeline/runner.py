@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from pipeline.config import Config
 from pipeline.errors import Interrupted
-from pipeline.executors import WorkerPool, worker_count
+from pipeline.backends import Backend, BackendOptions, backend_class, open_backend
 from pipeline.filetypes import FOLDER_FORMATS
 from pipeline.inputs import discover, key_base, normalised
 from pipeline.keybase import settle_base
@@ -85,18 +85,17 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWriter, *, backend: str = "process",
-                   quiet: bool = False, progress_file: IO[str] | None = None,
-                   pool: WorkerPool | None = None) -> RunSummary:
+                   quiet: bool = False, progress_file: IO[str] | None = None, pool: Backend | None = None,
+                   options: BackendOptions | None = None) -> RunSummary:
     """OCR `images` (whose `index` is 0..n-1) and give each page's record to `writer`.
 
     `pool` lets a caller (the benchmark) reuse warm workers; otherwise one is made and closed here.
     """
-    workers = worker_count(backend, config)
-    summary = RunSummary(images=len(images), workers=workers, backend=backend)
     started = time.perf_counter()
     own_pool = pool is None
     if pool is None:
-        pool = WorkerPool(backend, workers, config, resolve_models(config.models, config.engine.runtime))
+        pool = open_backend(backend, config, resolve_models(config.models, config.engine.runtime), options)
+    summary = RunSummary(images=len(images), workers=pool.workers, backend=backend)
     progress = tqdm(total=len(images), unit="img", disable=quiet, file=progress_file or sys.stderr, dynamic_ncols=True)
     scheduler: Scheduler | None = None
 
@@ -134,7 +133,7 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
 
 
 def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process", quiet: bool = False,
-        overwrite: bool = False, retry_errors: bool = False) -> RunSummary:
+        overwrite: bool = False, retry_errors: bool = False, options: BackendOptions | None = None) -> RunSummary:
     """Discover the pages under `inputs`, OCR those not already in `config.output`, and write them.
 
     An existing output is resumed (its complete records are kept and their pages skipped)
@@ -146,7 +145,9 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     output = Path(config.output)
     check_output_apart(output, roots)
     check_output_kind(output, config.format)
-    resolve_models(config.models, config.engine.runtime)  # a bad model config fails here, before the output is touched
+    # A bad model config or a backend that cannot run here fails before the output is touched.
+    resolve_models(config.models, config.engine.runtime)
+    backend_class(backend).check()
     with output_lock(output, config.format):
         fresh = overwrite or (config.format not in FOLDER_FORMATS and not output.exists())
         base = settle_base(output, config.format, roots, key_base(roots), fresh=fresh)
@@ -158,7 +159,7 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
         with sigterm_as_interrupt(), OrderedWriter(sink) as writer:
             if todo:
                 try:
-                    summary = process_images(todo, config, writer, backend=backend, quiet=quiet)
+                    summary = process_images(todo, config, writer, backend=backend, quiet=quiet, options=options)
                 except Interrupted as stop:
                     raise Interrupted(f"{stop} Finished records are in {output}; run again (or with --resume) "
                                       "to continue.") from None

@@ -7,13 +7,14 @@ number of tasks is handed to the pool and a bounded number of pages is open at o
 stays flat however many images there are. Recognition chunks of earlier pages go first, so pages
 finish (and are written) roughly in input order.
 
-Faults (process backend):
-- A worker that dies breaks the pool. The pool is rebuilt, and every task that was in flight is
-  re-run *alone*: a task that still kills its worker when it is the only one running is the
-  culprit. After `limits.max_retries` such deaths its page becomes an error record.
-- A task running longer than `limits.task_timeout` (counted from when it was handed to the pool)
-  makes its page an error record; the workers are killed and the pool rebuilt, and the other
-  tasks in flight are re-run.
+Faults, the same code for every backend that can replace its workers (`pipeline.backends`):
+- A worker that dies loses its task (the process pool: every task in flight, as the pool breaks).
+  The backend replaces the worker, and every lost task is re-run *alone*: a task that still kills
+  its worker when it is the only one running is the culprit. After `limits.max_retries` such
+  deaths its page becomes an error record.
+- A task running longer than `limits.task_timeout` (counted from when it was handed to the
+  backend) makes its page an error record; its worker is killed and replaced (the process pool:
+  all of them), and the other tasks it took down are re-run.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from pipeline.backends import Backend
 from pipeline.config import Config
-from pipeline.errors import RunFailed, one_line
-from pipeline.executors import WorkerPool
+from pipeline.errors import ImageReadError, RunFailed, one_line
+from pipeline.reader import read_bytes
 from pipeline.records import error_record, lines_record, ok_record
 from pipeline.tasks import Box, DetectResult, ImageRef, Recognized, RecognizeResult, RecognizeTask, Record
 from pipeline.timing import StageTimes
@@ -49,11 +52,16 @@ class _Task:
     def page(self) -> int:
         return self.payload.index
 
-    def submit(self, pool: WorkerPool) -> Future[Any]:
-        self.submitted = time.monotonic()
+    def submit(self, pool: Backend) -> Future[Any]:
+        """Hand this task to `pool`. With `ship_bytes` the file is read here (ImageReadError if it
+        cannot be, or is over limits.max_file_bytes) and its bytes go with the task."""
         if isinstance(self.payload, ImageRef):
-            return pool.executor.submit(run_detect, self.payload, self.wide)
-        return pool.executor.submit(run_recognize, self.payload)
+            data = (read_bytes(Path(self.payload.path), pool.config.limits.max_file_bytes)
+                    if pool.options.ship_bytes else None)
+            self.submitted = time.monotonic()
+            return pool.submit(run_detect, self.payload, self.wide, data)
+        self.submitted = time.monotonic()
+        return pool.submit(run_recognize, self.payload)
 
 
 @dataclass
@@ -82,7 +90,7 @@ def chunk_ranges(count: int, workers: int, most: int) -> list[tuple[int, int]]:
 
 
 class Scheduler:
-    def __init__(self, pool: WorkerPool, images: Sequence[ImageRef], config: Config,
+    def __init__(self, pool: Backend, images: Sequence[ImageRef], config: Config,
                  emit: Callable[[ImageRef, Record], None]) -> None:
         self._pool = pool
         self._images = images
@@ -113,10 +121,11 @@ class Scheduler:
                 task = self._in_flight.pop(future)
                 try:
                     result = future.result()
-                except BrokenExecutor:
-                    crashed.append(task)
-                except Exception as exc:  # an engine error on this page only
-                    self._fail(task.page, one_line(exc))
+                except Exception as exc:
+                    if self._pool.is_crash(exc):  # its worker died
+                        crashed.append(task)
+                    else:  # an engine error on this page only
+                        self._fail(task.page, one_line(exc))
                 else:
                     self._handle(result)
             if crashed:
@@ -131,7 +140,7 @@ class Scheduler:
             if not self._in_flight and self._suspects:
                 task = self._suspects.popleft()
                 if task.page not in self._closed:
-                    self._in_flight[task.submit(self._pool)] = task
+                    self._hand_over(task)
             return
         while len(self._in_flight) < self._max_in_flight:
             if self._ready:
@@ -146,7 +155,13 @@ class Scheduler:
                 task.wide = self._pool.workers > 1 and last and not self._in_flight
             else:
                 return
+            self._hand_over(task)
+
+    def _hand_over(self, task: _Task) -> None:
+        try:
             self._in_flight[task.submit(self._pool)] = task
+        except ImageReadError as exc:  # --ship-bytes: the file could not be read here
+            self._fail(task.page, one_line(exc))
 
     def _detecting(self) -> int:
         pending = list(self._in_flight.values()) + list(self._ready) + list(self._suspects)
@@ -213,28 +228,25 @@ class Scheduler:
     # -- faults -------------------------------------------------------------------------------
 
     def _seconds_to_deadline(self) -> float | None:
-        if not self._in_flight or not self._pool.can_restart:
+        if not self._in_flight or not self._pool.can_replace_workers:
             return None
         oldest = min(task.submitted for task in self._in_flight.values())
         return max(0.0, oldest + self._config.limits.task_timeout - time.monotonic())
 
-    def _restart(self, why: str) -> None:
-        if not self._pool.can_restart:
-            raise RunFailed(f"{why}, and the {self._pool.kind} backend cannot replace its workers")
-        self._pool.restart()
-
     def _recover_from_crash(self, crashed: list[_Task]) -> None:
-        # Every other task in flight is lost with the pool too.
-        victims = crashed + list(self._in_flight.values())
-        self._in_flight.clear()
-        codes = [code for code in self._pool.exit_codes() if code not in (None, 0)]
-        how = f" (exit code {codes[0]})" if codes else ""
-        self._restart("a worker process died")
+        how = self._pool.crash_detail()
+        lost = list(crashed)
+        if self._pool.crash_loses_all:  # every other task in flight went down with the pool
+            lost += self._in_flight.values()
+            self._in_flight.clear()
+        self._pool.replace_dead_workers()
         retries = self._config.limits.max_retries
-        for task in victims:
+        # A suspect runs alone (see _fill): if it died, it is the culprit.
+        alone = len(lost) == 1 and lost[0].suspect
+        for task in lost:
             task.suspect = True
-        if len(victims) == 1:  # it ran alone: it is the culprit
-            task = victims[0]
+        if alone:
+            task = lost[0]
             task.crashes += 1
             if task.crashes >= retries:
                 times = "once" if task.crashes == 1 else f"{task.crashes} times"
@@ -242,7 +254,7 @@ class Scheduler:
             else:
                 self._suspects.appendleft(task)
             return
-        for task in victims:
+        for task in lost:
             if retries == 0:
                 self._fail(task.page, f"worker process died{how} while processing this image (no retries allowed)")
             else:
@@ -251,12 +263,14 @@ class Scheduler:
     def _recover_from_timeout(self) -> None:
         now = time.monotonic()
         limit = self._config.limits.task_timeout
-        hung = [t for t in self._in_flight.values() if now - t.submitted >= limit]
+        hung = {future: t for future, t in self._in_flight.items() if now - t.submitted >= limit}
         if not hung:
             return
-        others = [t for t in self._in_flight.values() if t not in hung]
-        self._in_flight.clear()
-        self._restart("a task timed out")
-        for task in hung:
+        for future in hung:
+            del self._in_flight[future]
+        self._pool.replace_hung_workers(list(hung))
+        for task in hung.values():
             self._fail(task.page, f"timed out: processing took longer than {limit:g}s (limits.task_timeout)")
-        self._ready.extendleft(reversed(others))
+        if self._pool.crash_loses_all:  # the others were killed with it: run them again
+            self._ready.extendleft(reversed(list(self._in_flight.values())))
+            self._in_flight.clear()

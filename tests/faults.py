@@ -1,4 +1,4 @@
-"""Fault injection for tests: a process backend whose workers crash or hang on chosen images.
+"""Fault injection for tests: process and Dask backends whose workers crash or hang on chosen images.
 
 Spawned workers import this module by name (the test's sys.path goes to them), and the
 initializer wraps the worker's image read: a file whose name holds `CRASH` kills its worker
@@ -7,27 +7,27 @@ with SIGKILL (as a segfault or the OOM killer would), and `HANG` sleeps for an h
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 import pipeline.worker as worker
+from pipeline.backends import register
+from pipeline.backends.dask import DaskBackend
+from pipeline.backends.process import ProcessBackend
 from pipeline.config import Config
-from pipeline.executors import BACKENDS
 from pipeline.models import ResolvedModels
 from pipeline.tasks import ImageRef
 
 
-def _faulty_read(image: ImageRef) -> object:
+def _faulty_read(image: ImageRef, data: bytes | None = None) -> object:
     name = Path(image.path).name
     if "CRASH" in name:
         os.kill(os.getpid(), signal.SIGKILL)
     if "HANG" in name:
         time.sleep(3600)
-    return _real_read(image)
+    return _real_read(image, data)
 
 
 _real_read = worker._read
@@ -38,11 +38,18 @@ def init_faulty_worker(config: Config, models: ResolvedModels) -> None:
     worker._read = _faulty_read  # type: ignore[assignment]
 
 
-def _faulty_process(workers: int, config: Config, models: ResolvedModels) -> Executor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=init_faulty_worker, initargs=(config, models))
+class FaultyProcess(ProcessBackend):
+    name = "faulty"
+    initializer = staticmethod(init_faulty_worker)
 
 
-def install() -> str:
-    BACKENDS["faulty"] = _faulty_process
-    return "faulty"
+class FaultyDask(DaskBackend):
+    name = "faulty-dask"
+    initializer = staticmethod(init_faulty_worker)
+
+
+def install(base: str = "process") -> str:
+    """Register the faulty twin of backend `base`; returns its name."""
+    cls = {"process": FaultyProcess, "dask": FaultyDask}[base]
+    register(cls)
+    return cls.name

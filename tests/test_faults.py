@@ -154,7 +154,9 @@ def test_a_stopped_run_resumes_to_exactly_one_record_per_image(tmp_path: Path, h
     assert all(r["status"] == "ok" and r["text"] for r in records)
 
 
-def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path, models: ResolvedModels) -> None:
+@pytest.mark.parametrize("backend", ["process", "dask"])
+def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path, models: ResolvedModels,
+                                                                  backend: str) -> None:
     broken = tmp_path / "broken_rec"
     broken.mkdir()
     shutil.copy(Path(models.recognition.dir) / "inference.yml", broken / "inference.yml")  # type: ignore[arg-type]
@@ -168,6 +170,6 @@ def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path
     )
     started = time.monotonic()
     code = main(["run", str(SAMPLES / "screenshot_ui.png"), "-c", str(config_file), "-o", str(tmp_path / "o.jsonl"),
-                 "--workers", "2", "--quiet"])
+                 "--workers", "2", "--backend", backend, "--quiet"])
     assert code == ExitCode.RUN_FAILED
     assert time.monotonic() - started < 120

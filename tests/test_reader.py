@@ -117,6 +117,8 @@ def test_public_api() -> None:
         "DEFAULT_MAX_PIXELS",
         "IMAGE_EXTENSIONS",
         "count_pages",
+        "decode_image",
+        "read_bytes",
         "read_image",
     }
     assert DEFAULT_MAX_PIXELS == 100_000_000

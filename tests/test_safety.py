@@ -347,7 +347,8 @@ def _limits_config(tmp_path: Path, **limits: int) -> Path:
     return config
 
 
-def test_files_over_max_file_bytes_and_max_pages_are_error_records(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ship", [[], ["--ship-bytes"]], ids=["path", "ship-bytes"])
+def test_files_over_max_file_bytes_and_max_pages_are_error_records(tmp_path: Path, ship: list[str]) -> None:
     big = _page(tmp_path / "in" / "big.bmp", "BMP")  # uncompressed: 64x48x3 bytes and more
     _page(tmp_path / "in" / "many.tif", "TIFF", pages=5)
     _page(tmp_path / "in" / "three.tif", "TIFF", pages=3)
@@ -355,7 +356,7 @@ def test_files_over_max_file_bytes_and_max_pages_are_error_records(tmp_path: Pat
     assert big.stat().st_size > 5000 > (tmp_path / "in" / "small.png").stat().st_size
     out = tmp_path / "r.jsonl"
     config = _limits_config(tmp_path, max_file_bytes=5000, max_pages=3)
-    assert _run(tmp_path / "in", "-o", out, "-c", config) == 1
+    assert _run(tmp_path / "in", "-o", out, "-c", config, *ship) == 1  # shipped: the parent reads under the limit
     records = {(r["image"], r["page"]): r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert sorted(records) == [("big.bmp", 0), ("many.tif", 0), ("small.png", 0),
                                ("three.tif", 0), ("three.tif", 1), ("three.tif", 2)]
@@ -417,6 +418,23 @@ def test_workers_retire_between_tasks_and_are_replaced(limit: str) -> None:
         pids = [pool.submit(os.getpid).result() for _ in range(6)]
         assert len(set(pids)) == (3 if limit == "max_tasks" else 6)
         assert len({f.result() for f in [pool.submit(os.getpid) for _ in range(12)]}) >= 2  # still parallel
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="worker retirement needs Python 3.11")
+def test_the_process_backend_makes_a_retiring_pool_with_the_config_limits(tmp_path: Path) -> None:
+    from pipeline.backends.process import ProcessBackend
+    from pipeline.config import load_config
+    from pipeline.models import resolve_models
+    from pipeline.retire import RetiringProcessPool
+
+    config = load_config(_limits_config(tmp_path, max_tasks_per_worker=7, max_worker_rss_mb=300))
+    executor = ProcessBackend(1, config, resolve_models(config.models, config.engine.runtime)).make_executor()
+    try:
+        assert isinstance(executor, RetiringProcessPool)
+        assert executor._retire_after == (7, 300 * 1024 * 1024)
+        assert executor._initializer is ProcessBackend.initializer  # fault-injection tests swap it
+    finally:
+        executor.shutdown()
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="worker retirement needs Python 3.11")

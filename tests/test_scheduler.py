@@ -17,6 +17,7 @@ from PIL import Image
 
 import faults
 from fake_engine import FakeEngine, draw_page
+from pipeline.backends import backend_names
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.engine import OcrEngine
@@ -69,7 +70,7 @@ def test_the_fake_has_the_engines_interface() -> None:
     assert list(inspect.signature(OcrEngine).parameters) == list(inspect.signature(FakeEngine).parameters)
 
 
-@pytest.mark.parametrize("backend", ["serial", "thread", "process"])
+@pytest.mark.parametrize("backend", backend_names())
 def test_pages_come_out_whole_and_in_input_order(tmp_path: Path, fake_engine: str, backend: str,
                                                  pages: tuple[Path, dict[tuple[str, int], list[str] | None]]) -> None:
     folder, expected = pages
@@ -111,15 +112,17 @@ def test_a_configs_format_alone_picks_its_default_output_name(tmp_path: Path, fa
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL fault injection is POSIX-only")
+@pytest.mark.parametrize("base", ["process", "dask"])
 @pytest.mark.parametrize(("name", "why"), [("p05_CRASH.png", "worker process died"), ("p06_HANG.png", "timed out")])
 def test_a_page_that_kills_or_hangs_its_worker_is_isolated(tmp_path: Path, fake_engine: str, name: str, why: str,
+                                                           base: str,
                                                            pages: tuple[Path, dict[tuple[str, int], list[str] | None]]) -> None:
     folder, expected = pages
     cv2.imwrite(str(folder / name), draw_page([50, 60], HEIGHT))
     out = tmp_path / "out.jsonl"
     config = load_config(None, {**_PASSES_OFF, "workers": 2, "recognition.max_regions_per_task": 2, "output": str(out),
                                 "limits.task_timeout": 3})
-    summary = run([folder], config, backend=faults.install(), quiet=True)
+    summary = run([folder], config, backend=faults.install(base), quiet=True)
     records = {(r["image"], r["page"]): r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert set(records) == set(expected) | {(name, 0)}
     assert records[(name, 0)]["status"] == "error" and why in records[(name, 0)]["error"]

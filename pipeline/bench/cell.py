@@ -2,8 +2,8 @@
 
     python -m pipeline.bench.cell SPEC.json RESULT.json
 
-Our backends run exactly as `pipeline run` runs them: `process_images` with a `WorkerPool` that
-makes and owns its executor (so task timeouts and worker restarts stay on). The pool is made once
+Our backends run exactly as `pipeline run` runs them: `process_images` with a backend (`WorkerPool`)
+that makes and owns its workers (so task timeouts and worker restarts stay on). The pool is made once
 and kept warm over the repeats: its start (workers spawned, engines built and warmed) is timed
 apart as warm-up, with a barrier that every worker must reach with its engine built. The whole
 start-up is what the whole-process runs (`pipeline.bench.whole`) add back.
@@ -28,6 +28,7 @@ from pipeline.errors import ExitCode, one_line
 __all__ = ["main", "run_cell"]
 
 BARRIER_SECONDS = 900
+_PROCESS_MODES = ("process", "dask")  # workers in other processes: the barrier must be a manager's
 
 
 class _ListSink:
@@ -54,13 +55,13 @@ def _arrive(barrier: Any | None) -> tuple[int, int]:
 
 
 def _meet(pool: Any, barrier: Any) -> list[tuple[int, int]]:
-    return [f.result() for f in [pool.executor.submit(_arrive, barrier) for _ in range(pool.workers)]]
+    return [f.result() for f in [pool.submit(_arrive, barrier) for _ in range(pool.workers)]]
 
 
 def _warm_pool(pool: Any, manager: Any) -> list[tuple[int, int]]:
     """(pid, thread id) of every worker, once each has built its engine."""
     if pool.workers == 1:
-        return [pool.executor.submit(_arrive, None).result()]
+        return [pool.submit(_arrive, None).result()]
     if manager is not None:
         return _meet(pool, manager.Barrier(pool.workers))
     return _meet(pool, threading.Barrier(pool.workers))
@@ -108,7 +109,7 @@ def _cell_ours(spec: CellSpec) -> CellResult:
     images = _images(spec)
     result = CellResult(spec.mode, spec.workers, spec.threads, spec.variant, images=len(images))
     manager = None
-    if spec.mode == "process" and spec.workers > 1:
+    if spec.mode in _PROCESS_MODES and spec.workers > 1:
         import multiprocessing
 
         manager = multiprocessing.get_context("spawn").Manager()  # started before the clock

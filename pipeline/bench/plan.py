@@ -56,9 +56,9 @@ def parse_positive_list(text: str, flag: str) -> list[int]:
 
 
 def _known_backends() -> list[str]:
-    from pipeline.executors import BACKENDS
+    from pipeline.backends import backend_names  # the one registry, as `run --backend`
 
-    return sorted(BACKENDS)
+    return backend_names()
 
 
 def parse_modes(text: str) -> list[str]:
