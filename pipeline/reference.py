@@ -14,15 +14,14 @@ from pipeline.records import Record, ok_record
 from pipeline.runtimes import runtime_named
 from pipeline.tasks import ImageRef, Recognized
 
-__all__ = ["reference_lines", "reference_ocr", "reference_record", "reference_records"]
+__all__ = ["offline_paddleocr", "reference_lines", "reference_ocr", "reference_record", "reference_records"]
 
 
-def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
-    """PaddleOCR's own pipeline (detection + recognition, no orientation models), `threads` CPU threads."""
-    cap_native_threads(threads)
+def offline_paddleocr(models: ResolvedModels, **settings: Any) -> Any:
+    """Plain `PaddleOCR(...)` on the given model folders, the orientation models off (none ships
+    offline), and `settings` on top: everything else at PaddleOCR's own defaults."""
     from paddleocr import PaddleOCR
 
-    det = config.detection
     return PaddleOCR(
         text_detection_model_dir=models.detection.dir,
         text_detection_model_name=models.detection.name,
@@ -31,6 +30,16 @@ def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
         use_doc_orientation_classify=False,
         use_doc_unwarping=False,
         use_textline_orientation=False,
+        **settings,
+    )
+
+
+def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
+    """PaddleOCR's own pipeline (detection + recognition, no orientation models), `threads` CPU threads."""
+    cap_native_threads(threads)
+    det = config.detection
+    return offline_paddleocr(
+        models,
         text_det_limit_side_len=det.limit_side_len,
         text_det_limit_type=det.limit_type,
         text_det_thresh=det.thresh,

@@ -36,21 +36,12 @@ Yardstick = tuple[Any, Predict]
 def _plain_paddleocr(models: Any, threads: int, engine: str) -> Any:
     # What a user sets to run offline (DESIGN.md); nothing else is tuned.
     os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
-    from paddleocr import PaddleOCR
+    from pipeline.reference import offline_paddleocr
 
     runtime: dict[str, Any] = {"cpu_threads": threads}
     if engine != "paddle":
         runtime = {"engine": engine, "engine_config": {"intra_op_num_threads": threads}}
-    return PaddleOCR(
-        text_detection_model_dir=models.detection.dir,
-        text_detection_model_name=models.detection.name,
-        text_recognition_model_dir=models.recognition.dir,
-        text_recognition_model_name=models.recognition.name,
-        use_doc_orientation_classify=False,
-        use_doc_unwarping=False,
-        use_textline_orientation=False,
-        **runtime,
-    )
+    return offline_paddleocr(models, **runtime)
 
 
 def _predict_paddleocr(ocr: Any, pixels: Any) -> list[str]:
