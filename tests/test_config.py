@@ -103,3 +103,9 @@ def test_unreadable_or_invalid_yaml_is_a_config_error(tmp_path: Path) -> None:
     listed.write_text("- workers\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="mapping"):
         load_config(listed)
+
+
+def test_the_documented_copy_in_configs_equals_the_packaged_defaults() -> None:
+    """configs/default.yaml is the copy users read and copy from; the package reads its own."""
+    documented = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+    assert documented.read_text(encoding="utf-8") == default_config_text()
