@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
+
+import psutil
 
 import pipeline.worker as worker
 from pipeline.backends import register
@@ -53,3 +56,24 @@ def install(base: str = "process") -> str:
     cls = {"process": FaultyProcess, "dask": FaultyDask}[base]
     register(cls)
     return cls.name
+
+
+def kill_a_worker_once_output_starts(out: Path) -> tuple[threading.Thread, list[int]]:
+    """Start a thread that, once the first record is in `out`, SIGKILLs one spawned worker process
+    (as the OOM killer would); the list gets the pid it killed. Join the thread after the run."""
+    killed: list[int] = []
+
+    def killer() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not killed:
+            if out.exists() and out.stat().st_size > 0:
+                workers = [p for p in psutil.Process().children(recursive=True)
+                           if "spawn_main" in " ".join(p.cmdline())]
+                if workers:
+                    killed.append(workers[0].pid)
+                    workers[0].send_signal(signal.SIGKILL)
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    return thread, killed

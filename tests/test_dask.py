@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import sys
-import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
-import psutil
 import pytest
 
 import faults
@@ -111,22 +107,7 @@ def test_a_dask_worker_killed_mid_run_loses_nothing(tmp_path: Path, config: Conf
     for i in range(3):  # more pages, so the kill lands mid-run
         shutil.copy(SAMPLES / "letter_en.png", folder / f"{5 + i}_letter_en.png")
     out = tmp_path / "out.jsonl"
-    killed: list[int] = []
-
-    def killer() -> None:
-        # Once the first record is out, SIGKILL one Dask worker process (its nanny starts another).
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not killed:
-            if out.exists() and out.stat().st_size > 0:
-                workers = [p for p in psutil.Process().children(recursive=True)
-                           if "spawn_main" in " ".join(p.cmdline())]
-                if workers:
-                    killed.append(workers[0].pid)
-                    workers[0].send_signal(signal.SIGKILL)
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
+    thread, killed = faults.kill_a_worker_once_output_starts(out)
     code = main(["run", str(folder), "-o", str(out), "--backend", "dask", "--workers", "2", "--quiet"])
     thread.join()
     assert killed, "the test never found a worker to kill"

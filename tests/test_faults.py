@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -91,22 +90,7 @@ def test_a_worker_killed_from_outside_mid_run_loses_nothing(tmp_path: Path, conf
     for i in range(3):  # more pages, so the kill lands mid-run
         shutil.copy(SAMPLES / "letter_en.png", folder / f"{5 + i}_letter_en.png")
     out = tmp_path / "out.jsonl"
-    killed: list[int] = []
-
-    def killer() -> None:
-        # Once the first record is out, SIGKILL a worker (any worker breaks the whole pool).
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not killed:
-            if out.exists() and out.stat().st_size > 0:
-                workers = [p for p in psutil.Process().children(recursive=True)
-                           if "spawn_main" in " ".join(p.cmdline())]
-                if workers:
-                    killed.append(workers[0].pid)
-                    workers[0].send_signal(signal.SIGKILL)
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
+    thread, killed = faults.kill_a_worker_once_output_starts(out)
     summary = run([folder], replace(config, workers=2, output=str(out)), quiet=True)
     thread.join()
     assert killed, "the test never found a worker to kill"
