@@ -12,12 +12,13 @@ import sys
 import traceback
 from typing import Any, Callable, Sequence
 
-from pipeline.backends import BackendOptions, backend_names
-from pipeline.bench.options import add_arguments as add_bench_arguments
-from pipeline.config import Config, default_config_source, default_config_text, load_config, usable_cores
+from pipeline.run.backends import BackendOptions, backend_names
+from pipeline.tools.bench.options import add_arguments as add_bench_arguments
+from pipeline.config import Config, default_config_source, default_config_text, usable_cores
+from pipeline.run.settings import run_config
 from pipeline.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_of, one_line
-from pipeline.formats import FORMATS
-from pipeline.safepaths import shown
+from pipeline.output.formats import FORMATS
+from pipeline.output.paths import shown
 
 __all__ = ["main"]
 
@@ -87,7 +88,7 @@ def _eval(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from pipeline.evaluate import evaluate_files, format_report
+    from pipeline.tools.evaluate import evaluate_files, format_report
 
     for path in (args.labels, args.results):
         if not Path(path).is_file():
@@ -104,7 +105,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from pipeline.bench.command import run_bench
+    from pipeline.tools.bench.command import run_bench
 
     return run_bench(args)
 
@@ -123,7 +124,7 @@ def _running_config(args: argparse.Namespace) -> Config:
         "format": args.format,
         "follow_symlinks": True if args.follow_symlinks else None,
     }
-    config = load_config(args.config, overrides)
+    config = run_config(args.config, overrides)
     cores = usable_cores()
     remote = getattr(args, "scheduler", None)  # a cluster's cores are not this machine's
     if args.backend != "serial" and not remote and config.resolved_workers() * config.threads_per_worker > cores:
@@ -133,7 +134,7 @@ def _running_config(args: argparse.Namespace) -> Config:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from pipeline.watch import watch
+    from pipeline.run.watch import watch
 
     config = _running_config(args)
     print(f"Watching {args.inbox}; results: {config.output}. Ctrl-C stops.", file=sys.stderr, flush=True)
@@ -145,7 +146,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.runner import run
+    from pipeline.run.runner import run
 
     if args.scheduler and args.backend != "dask":
         raise ConfigError("--scheduler needs --backend dask")

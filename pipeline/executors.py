@@ -1,14 +1,14 @@
-"""Kept for callers not yet moved to `pipeline.backends` (the benchmark): the old names, each a
-thin call into the backend registry. New code uses `pipeline.backends` directly."""
+"""Kept for callers not yet moved to `pipeline.run.backends` (the benchmark): the old names, each a
+thin call into the backend registry. New code uses `pipeline.run.backends` directly."""
 
 from __future__ import annotations
 
 from concurrent.futures import Executor
 
-from pipeline.backends import Backend, backend_class, open_backend, worker_count
-from pipeline.backends.base import ExecutorBackend
+from pipeline.run.backends import Backend, backend_class, open_backend, worker_count
+from pipeline.run.backends.base import ExecutorBackend
 from pipeline.config import Config
-from pipeline.models import ResolvedModels
+from pipeline.ocr.models import ResolvedModels
 
 __all__ = ["WorkerPool", "make_executor", "worker_count"]
 
@@ -17,7 +17,7 @@ def make_executor(kind: str, workers: int, config: Config, models: ResolvedModel
     """A bare executor of an executor backend (serial, thread, process), not yet started."""
     cls = backend_class(kind)
     if not issubclass(cls, ExecutorBackend):
-        raise ValueError(f"the {kind} backend has no bare executor: use pipeline.backends.open_backend")
+        raise ValueError(f"the {kind} backend has no bare executor: use pipeline.run.backends.open_backend")
     return cls(workers, config, models).make_executor()
 
 

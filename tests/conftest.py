@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Config, load_config
-from pipeline.engine import cap_native_threads
-from pipeline.filetypes import IMAGE_EXTENSIONS
-from pipeline.models import ResolvedModels, resolve_models
-from pipeline.records import Record
+from pipeline.config import Config
+
+from pipeline.run.settings import run_config
+from pipeline.ocr.engine import cap_native_threads
+from pipeline.inputs.filetypes import IMAGE_EXTENSIONS
+from pipeline.ocr.models import ResolvedModels, resolve_models
+from pipeline.ocr.records import Record
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_images"
@@ -29,7 +31,7 @@ def _offline_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(scope="session")
 def config() -> Config:
-    return load_config(None)
+    return run_config(None)
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +44,7 @@ def reference_records(config: Config, models: ResolvedModels) -> dict[tuple[str,
     """(relative path, page) -> the record a run must write, made from PaddleOCR's own pipeline in
     this process, which reads the files itself (its own image and TIFF loaders, not the pipeline's
     reader): its lines and boxes verbatim, put in reading order as a run puts them."""
-    from pipeline.reference import reference_ocr, reference_records
+    from pipeline.tools.reference import reference_ocr, reference_records
 
     ocr = reference_ocr(config, models, threads=1)
     records = {}
@@ -78,7 +80,7 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> str:
     """Workers of this test build `tests/fake_engine.FakeEngine` instead of PaddleOCR."""
     from fake_engine import ENGINE
 
-    from pipeline.worker import ENGINE_ENV
+    from pipeline.run.worker import ENGINE_ENV
 
     monkeypatch.setenv(ENGINE_ENV, ENGINE)
     return ENGINE

@@ -1,5 +1,5 @@
-"""A fake OCR engine behind the same interface as `pipeline.engine.OcrEngine` (the
-`pipeline.tasks.Engine` protocol), so the scheduler, the pools and the writer can be tested in
+"""A fake OCR engine behind the same interface as `pipeline.ocr.engine.OcrEngine` (the
+`pipeline.core.types.Engine` protocol), so the scheduler, the pools and the writer can be tested in
 seconds. Select it with the `fake_engine` fixture (it sets `PIPELINE_ENGINE`, which spawned
 workers inherit; they import this module by name, as the test's sys.path goes to them).
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.config import Config
-from pipeline.models import ResolvedModels
-from pipeline.tasks import Box, Recognized
+from pipeline.ocr.models import ResolvedModels
+from pipeline.core.types import Box, Recognized
 
 ENGINE = f"{__name__}:FakeEngine"
 _DARK = 128

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import psutil
 
-import pipeline.worker as worker
-from pipeline.backends import register
-from pipeline.backends.dask import DaskBackend
-from pipeline.backends.process import ProcessBackend
+import pipeline.run.worker as worker
+from pipeline.run.backends import register
+from pipeline.run.backends.dask import DaskBackend
+from pipeline.run.backends.process import ProcessBackend
 from pipeline.config import Config
-from pipeline.models import ResolvedModels
-from pipeline.tasks import ImageRef
+from pipeline.ocr.models import ResolvedModels
+from pipeline.core.types import ImageRef
 
 
 def _faulty_read(image: ImageRef, data: bytes | None = None) -> object:

@@ -15,10 +15,10 @@ import pytest
 import yaml
 from conftest import REPO, SAMPLES
 
-from pipeline.bench.chart import draw_chart
-from pipeline.bench.data import PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellResult, CellSpec
-from pipeline.bench.isolate import run_child
-from pipeline.bench.plan import (
+from pipeline.tools.bench.chart import draw_chart
+from pipeline.tools.bench.data import PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellResult, CellSpec
+from pipeline.tools.bench.isolate import run_child
+from pipeline.tools.bench.plan import (
     Plan,
     parse_modes,
     parse_overrides,
@@ -27,13 +27,14 @@ from pipeline.bench.plan import (
     plan_cells,
     write_variant_configs,
 )
-from pipeline.bench.report import format_table
-from pipeline.bench.stats import build_rows, pair_ratios
-from pipeline.bench.verdicts import headline, note_line, recommendation
-from pipeline.bench.whole import command_for
-from pipeline.bench.yardsticks import build
+from pipeline.tools.bench.report import format_table
+from pipeline.tools.bench.stats import build_rows, pair_ratios
+from pipeline.tools.bench.verdicts import headline, note_line, recommendation
+from pipeline.tools.bench.whole import command_for
+from pipeline.tools.bench.yardsticks import build
 from pipeline.cli import main
-from pipeline.config import Config, load_config
+from pipeline.config import Config
+from pipeline.run.settings import run_config
 from pipeline.errors import ConfigError, ExitCode
 
 TEXTS = {"a.png#0": ["hello world"], "b.png#0": ["second page", "two lines"]}
@@ -105,7 +106,7 @@ def test_each_variant_gets_a_checked_config_and_its_own_cells(tmp_path: Path) ->
     variants = [parse_variant("cap:detection.max_side_limit=2000")]
     configs = write_variant_configs(None, {"recognition.max_regions_per_task": 8}, variants, tmp_path)
     assert list(configs) == ["default", "cap"]
-    assert load_config(configs["cap"]) == load_config(None, {"recognition.max_regions_per_task": 8,
+    assert run_config(configs["cap"]) == run_config(None, {"recognition.max_regions_per_task": 8,
                                                              "detection.max_side_limit": 2000})
     with pytest.raises(ConfigError, match="detection.no_such_key"):
         write_variant_configs(None, {"detection.no_such_key": 1}, [], tmp_path / "bad")
@@ -132,14 +133,14 @@ def test_whole_process_commands_are_what_a_user_runs(tmp_path: Path) -> None:
     assert (args.inputs, args.workers, args.threads, args.backend, args.config, args.overwrite) == (
         ["/in/a", "/in/b"], 2, 1, "process", "/c/default.yaml", True)
     yardstick = command_for(CellSpec(PADDLEOCR, 1, 2, 1, ("/in/a",), "/c/default.yaml"), tmp_path / "p.jsonl")
-    assert yardstick[1:4] == ["-m", "pipeline.bench.yardsticks", PADDLEOCR] and "2" in yardstick
+    assert yardstick[1:4] == ["-m", "pipeline.tools.bench.yardsticks", PADDLEOCR] and "2" in yardstick
 
 
 def test_the_bench_never_imports_the_command_line_and_run_never_imports_the_bench() -> None:
-    bench = ("import sys, pipeline.bench.command, pipeline.bench.cell, pipeline.bench.yardsticks; "
+    bench = ("import sys, pipeline.tools.bench.command, pipeline.tools.bench.cell, pipeline.tools.bench.yardsticks; "
              "assert 'pipeline.cli' not in sys.modules")
     subprocess.run([sys.executable, "-c", bench], check=True, cwd=REPO)
-    lean = "import sys, pipeline.cli; assert 'pipeline.bench.command' not in sys.modules, sorted(sys.modules)"
+    lean = "import sys, pipeline.cli; assert 'pipeline.tools.bench.command' not in sys.modules, sorted(sys.modules)"
     subprocess.run([sys.executable, "-c", lean], check=True, cwd=REPO)
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-import pipeline.runner
+import pipeline.run.runner
 from pipeline.cli import main
 from pipeline.config import default_config_text
 from pipeline.errors import ConfigError, ExitCode, ImageReadError, Interrupted, ResumeError, RunFailed
-from pipeline.formats import FORMATS
+from pipeline.output.formats import FORMATS
 
 
 def _failing_run(exc: BaseException):  # type: ignore[no-untyped-def]
@@ -38,7 +38,7 @@ def _failing_run(exc: BaseException):  # type: ignore[no-untyped-def]
 def test_every_exception_is_an_exit_code_and_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str], exc: BaseException,
                                                       code: ExitCode, prefix: str) -> None:
-    monkeypatch.setattr(pipeline.runner, "run", _failing_run(exc))
+    monkeypatch.setattr(pipeline.run.runner, "run", _failing_run(exc))
     assert main(["run", str(tmp_path), "-o", str(tmp_path / "o.jsonl")]) == code
     err = capsys.readouterr().err
     assert err.startswith(prefix) and err.count("\n") == 1, err
@@ -47,7 +47,7 @@ def test_every_exception_is_an_exit_code_and_one_line(monkeypatch: pytest.Monkey
 
 def test_debug_shows_the_traceback_of_an_internal_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(pipeline.runner, "run", _failing_run(ValueError("boom")))
+    monkeypatch.setattr(pipeline.run.runner, "run", _failing_run(ValueError("boom")))
     for argv in (["--debug", "run", str(tmp_path)], ["run", "--debug", str(tmp_path)]):
         assert main(argv) == ExitCode.RUN_FAILED
         err = capsys.readouterr().err

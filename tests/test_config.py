@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config import Config, default_config_text, load_config
+from pipeline.config import Config, default_config_text
+
+from pipeline.run.settings import run_config
 from pipeline.errors import ConfigError
-from pipeline.formats import FORMATS
+from pipeline.output.formats import FORMATS
 
 
 def _leaf_keys(data: dict, prefix: str = "") -> set[str]:
@@ -38,13 +40,13 @@ def test_defaults_live_only_in_the_packaged_yaml() -> None:
 
     # The packaged file sets every key the dataclasses declare, and nothing else.
     assert walk(Config) == _leaf_keys(yaml.safe_load(default_config_text()))
-    assert load_config(None).format == "jsonl"
+    assert run_config(None).format == "jsonl"
 
 
 def test_a_config_file_names_only_what_it_changes(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("detection:\n  thresh: 0.25\nmodels:\n  recognition:\n", encoding="utf-8")
-    config, default = load_config(path), load_config(None)
+    config, default = run_config(path), run_config(None)
     assert config.detection == dataclasses.replace(default.detection, thresh=0.25)
     assert dataclasses.replace(config, detection=default.detection) == default
 
@@ -52,9 +54,9 @@ def test_a_config_file_names_only_what_it_changes(tmp_path: Path) -> None:
 def test_flags_override_yaml(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("workers: 3\nrecognition:\n  score_threshold: 0.4\n", encoding="utf-8")
-    config = load_config(path, {"workers": 2, "output": "x.jsonl", "threads_per_worker": None})
+    config = run_config(path, {"workers": 2, "output": "x.jsonl", "threads_per_worker": None})
     assert (config.workers, config.output, config.recognition.score_threshold) == (2, "x.jsonl", 0.4)
-    assert config.threads_per_worker == load_config(None).threads_per_worker
+    assert config.threads_per_worker == run_config(None).threads_per_worker
     assert pickle.loads(pickle.dumps(config)) == config  # crosses to workers as plain data
 
 
@@ -62,11 +64,11 @@ def test_flags_override_yaml(tmp_path: Path) -> None:
 def test_output_defaults_to_the_formats_own_name(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(f"format: {fmt}\n", encoding="utf-8")
-    assert load_config(path).output == FORMATS[fmt].default_output
-    assert load_config(None, {"format": fmt}).output == FORMATS[fmt].default_output
-    assert load_config(path, {"output": "mine"}).output == "mine"
+    assert run_config(path).output == FORMATS[fmt].default_output
+    assert run_config(None, {"format": fmt}).output == FORMATS[fmt].default_output
+    assert run_config(path, {"output": "mine"}).output == "mine"
     path.write_text(f"format: {fmt}\noutput: kept\n", encoding="utf-8")
-    assert load_config(path).output == "kept"
+    assert run_config(path).output == "kept"
     assert len({f.default_output for f in FORMATS.values()}) == len(FORMATS)
 
 
@@ -89,20 +91,20 @@ def test_bad_config_names_the_key(tmp_path: Path, yaml_text: str, key: str) -> N
     path = tmp_path / "bad.yaml"
     path.write_text(yaml_text, encoding="utf-8")
     with pytest.raises(ConfigError, match=f"'?{key}'?"):
-        load_config(path)
+        run_config(path)
 
 
 def test_unreadable_or_invalid_yaml_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
-        load_config(tmp_path / "missing.yaml")
+        run_config(tmp_path / "missing.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("workers: [1,\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
-        load_config(broken)
+        run_config(broken)
     listed = tmp_path / "list.yaml"
     listed.write_text("- workers\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="mapping"):
-        load_config(listed)
+        run_config(listed)
 
 
 def test_the_documented_copy_in_configs_equals_the_packaged_defaults() -> None:

@@ -13,16 +13,16 @@ import pytest
 
 import faults
 from conftest import SAMPLES
-from pipeline.backends import BackendOptions, backend_names, open_backend
+from pipeline.run.backends import BackendOptions, backend_names, open_backend
 from pipeline.cli import main
 from pipeline.errors import ExitCode
 from pipeline.config import Config
-from pipeline.inputs import discover
-from pipeline.models import ResolvedModels
-from pipeline.runner import process_images, run
-from pipeline.worker import init_worker
-from pipeline.formats import open_sink
-from pipeline.writer import OrderedWriter
+from pipeline.inputs.discover import discover
+from pipeline.ocr.models import ResolvedModels
+from pipeline.run.runner import process_images, run
+from pipeline.run.worker import init_worker
+from pipeline.output.formats import open_sink
+from pipeline.output.writer import OrderedWriter
 
 SMALL = ["screenshot_ui.png", "通知_zh.png", "sign_mixed.jpg", "receipt_en.jpg"]
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL fault injection is POSIX-only")
@@ -36,7 +36,7 @@ def _engine_id() -> tuple[int, int]:
     """Runs on a Dask worker: which process, and which engine object it holds."""
     import os
 
-    from pipeline.worker import current_engine
+    from pipeline.run.worker import current_engine
 
     return os.getpid(), id(current_engine())
 
@@ -65,7 +65,7 @@ def _check_good(records: list[dict], texts: dict[str, list[str]]) -> None:
 
 
 def test_the_registry_feeds_run_and_bench() -> None:
-    from pipeline.bench.plan import parse_modes
+    from pipeline.tools.bench.plan import parse_modes
     from pipeline.errors import ConfigError
 
     assert backend_names()[:4] == ["serial", "thread", "process", "dask"]
@@ -90,7 +90,7 @@ def test_dask_gives_the_records_of_the_process_pool(tmp_path: Path, config: Conf
         with OrderedWriter(open_sink("jsonl", dask_out, append=False)) as writer:
             summary = process_images(images, config, writer, backend="dask", pool=pool, quiet=True)
         # Registering the plugin again (a second run on the same cluster) keeps the warm engines.
-        from pipeline.backends.dask_plugin import EngineSetup
+        from pipeline.run.backends.dask_plugin import EngineSetup
 
         client.register_plugin(EngineSetup(config, init_worker), name="pipeline-engine")
         assert client.run(_engine_id) == engines, "an engine was built twice in one worker"

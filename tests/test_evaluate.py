@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.errors import ExitCode
-from pipeline.evaluate import evaluate, evaluate_files, score_image
+from pipeline.tools.evaluate import evaluate, evaluate_files, score_image
 
 from conftest import SHARED_DATA
 

@@ -20,8 +20,8 @@ from conftest import REPO, SAMPLES
 from pipeline.cli import main
 from pipeline.errors import ExitCode
 from pipeline.config import Config
-from pipeline.models import ResolvedModels
-from pipeline.runner import run
+from pipeline.ocr.models import ResolvedModels
+from pipeline.run.runner import run
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL fault injection is POSIX-only")
 

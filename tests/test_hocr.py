@@ -12,11 +12,11 @@ import cv2
 from fake_engine import draw_page
 from pdf_files import scan_pdf
 from pipeline.cli import main
-from pipeline.config import load_config
+from pipeline.run.settings import run_config
 from pipeline.errors import ExitCode
-from pipeline.formats import completed_pages
-from pipeline.hocr import hocr_page
-from pipeline.runner import run
+from pipeline.output.formats import completed_pages
+from pipeline.output.hocr import hocr_page
+from pipeline.run.runner import run
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
@@ -48,7 +48,7 @@ def test_hocr_run_writes_a_file_per_page_and_resumes(tmp_path: Path, fake_engine
     scan_pdf(folder / "doc.pdf", [draw_page([30]), draw_page([90, 20])])
     (folder / "bad.png").write_bytes(b"not a png")
     out = tmp_path / "hocr"
-    config = load_config(None, {"workers": 1, "output": str(out), "format": "hocr"})
+    config = run_config(None, {"workers": 1, "output": str(out), "format": "hocr"})
     summary = run([folder], config, quiet=True)
     assert (summary.ok, summary.failed) == (3, 1)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))  # not the lock and keys files

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.inputs import discover
+from pipeline.inputs.discover import discover
 
 
 def _png(path: Path) -> None:

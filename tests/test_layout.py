@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pipeline.cli import main
 from pipeline.errors import ExitCode
-from pipeline.engine import Recognized
-from pipeline.layout import reading_order
-from pipeline.records import ok_record
-from pipeline.tasks import ImageRef
+from pipeline.ocr.engine import Recognized
+from pipeline.ocr.layout import reading_order
+from pipeline.ocr.records import ok_record
+from pipeline.core.types import ImageRef
 
 import pages
 

@@ -11,8 +11,8 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.errors import ExitCode
-from pipeline.engine import Recognized
-from pipeline.line_angle import LineAngleClassifier
+from pipeline.ocr.engine import Recognized
+from pipeline.ocr.line_angle import LineAngleClassifier
 
 import pages
 

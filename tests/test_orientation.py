@@ -10,8 +10,9 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.errors import ExitCode
-from pipeline.orientation import MIN_SIDE, PageOrientation, turn
-from pipeline.reader import read_image
+from pipeline.inputs.pages import turn
+from pipeline.ocr.orientation import MIN_SIDE, PageOrientation
+from pipeline.inputs.reader import read_image
 
 import pages
 from conftest import SHARED_DATA

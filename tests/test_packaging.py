@@ -72,7 +72,7 @@ def test_a_wheel_install_runs_on_the_packaged_config(tmp_path: Path) -> None:
 
 def test_the_types_that_cross_to_the_workers_import_nothing_heavy() -> None:
     heavy = ("numpy", "cv2", "PIL", "paddle", "paddlex", "paddleocr")
-    code = ("import sys, pipeline.tasks, pipeline.records, pipeline.formats, pipeline.errors, pipeline.config; "
+    code = ("import sys, pipeline.core.types, pipeline.ocr.records, pipeline.output.formats, pipeline.errors, pipeline.config; "
             f"print([m for m in {heavy!r} if m in sys.modules])")
     done = _check([sys.executable, "-c", code], cwd=REPO)
     assert done.stdout.strip() == "[]"

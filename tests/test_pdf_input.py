@@ -14,12 +14,13 @@ import pytest
 
 from fake_engine import draw_page
 from pdf_files import encrypted_pdf, huge_page_pdf, line, scan_pdf, text_pdf, zero_page_pdf
-from pipeline.config import Config, load_config
+from pipeline.config import Config
+from pipeline.run.settings import run_config
 from pipeline.errors import ImageReadError
-from pipeline.inputs import discover
-from pipeline.pdfpages import embedded_lines, render_page
-from pipeline.reader import read_image
-from pipeline.runner import run
+from pipeline.inputs.discover import discover
+from pipeline.inputs.pdf import embedded_lines, render_page
+from pipeline.inputs.reader import read_image
+from pipeline.run.runner import run
 
 from conftest import SAMPLES
 
@@ -60,7 +61,7 @@ def scans(tmp_path: Path) -> Path:
 def test_a_pdf_is_one_task_per_page_rendered_at_the_configured_dpi(scans: Path, tmp_path: Path, fake_engine: str) -> None:
     assert [(i.rel, i.page) for i in discover([scans]).images] == [("scan.pdf", p) for p in range(3)]
     out = tmp_path / "out.jsonl"
-    run([scans], load_config(None, {"workers": 2, "output": str(out)}), quiet=True)
+    run([scans], run_config(None, {"workers": 2, "output": str(out)}), quiet=True)
     records = _records(out)
     for page, widths in enumerate(BARS):
         record = records[("scan.pdf", page)]
@@ -68,13 +69,13 @@ def test_a_pdf_is_one_task_per_page_rendered_at_the_configured_dpi(scans: Path, 
         assert _close_to(_bars(record), widths, 8), record  # bars of the right size: 300 dpi in, 300 dpi out
     # At 150 dpi every bar is half as wide.
     out150 = tmp_path / "out150.jsonl"
-    run([scans], load_config(None, {"workers": 1, "output": str(out150), "pdf.dpi": 150}), quiet=True)
+    run([scans], run_config(None, {"workers": 1, "output": str(out150), "pdf.dpi": 150}), quiet=True)
     assert _close_to(_bars(_records(out150)[("scan.pdf", 0)]), [20, 45], 4)
 
 
 def test_resume_is_per_page(scans: Path, tmp_path: Path, fake_engine: str) -> None:
     out = tmp_path / "out.jsonl"
-    config = load_config(None, {"workers": 1, "output": str(out)})
+    config = run_config(None, {"workers": 1, "output": str(out)})
     run([scans], config, quiet=True)
     first = out.read_text(encoding="utf-8").splitlines(keepends=True)
     out.write_text(first[0] + first[2][:30], encoding="utf-8")  # page 0 done, a torn record after it
@@ -109,7 +110,7 @@ def test_text_layer_keep_and_skip(tmp_path: Path, fake_engine: str, mode: str, p
     folder.mkdir()
     _born_digital(folder)
     out = tmp_path / "out.jsonl"
-    run([folder], load_config(None, {"workers": 1, "output": str(out), "pdf.text_layer": mode}), quiet=True)
+    run([folder], run_config(None, {"workers": 1, "output": str(out), "pdf.text_layer": mode}), quiet=True)
     records = _records(out)
     assert records[("mixed.pdf", 0)]["text_from"] == page0_from
     assert _texts(records[("mixed.pdf", 0)]) == page0_texts
@@ -138,7 +139,7 @@ def test_bad_pdfs_are_error_records_and_the_run_goes_on(tmp_path: Path, fake_eng
     (folder / "zero.pdf").write_bytes(b"")
     scan_pdf(folder / "good.pdf", [draw_page([50])] * 2)
     out = tmp_path / "out.jsonl"
-    summary = run([folder], load_config(None, {"workers": 1, "output": str(out), "limits.max_pages": 2}), quiet=True)
+    summary = run([folder], run_config(None, {"workers": 1, "output": str(out), "limits.max_pages": 2}), quiet=True)
     records = _records(out)
     errors = {key[0]: r["error"] for key, r in records.items() if r["status"] == "error"}
     assert "encrypted" in errors["encrypted.pdf"]
@@ -153,7 +154,7 @@ def test_a_huge_page_is_rendered_smaller_not_refused(tmp_path: Path, fake_engine
     pixels = render_page(path, 0, 300, max_pixels=1_000_000)
     assert pixels.shape[0] * pixels.shape[1] <= 1_000_000 and pixels.shape[0] >= 990
     out = tmp_path / "out.jsonl"
-    run([path], load_config(None, {"workers": 1, "output": str(out), "limits.max_image_pixels": 1_000_000}), quiet=True)
+    run([path], run_config(None, {"workers": 1, "output": str(out), "limits.max_image_pixels": 1_000_000}), quiet=True)
     assert _records(out)[("huge.pdf", 0)]["status"] == "ok"
 
 
@@ -162,7 +163,7 @@ def test_a_page_that_fails_to_render_is_an_error_record(scans: Path, tmp_path: P
         with pytest.raises(ImageReadError, match="PDF page 1 failed to render: RuntimeError: boom"):
             render_page(scans / "scan.pdf", 1, 300, 10**8)
         out = tmp_path / "out.jsonl"
-        run([scans], load_config(None, {"workers": 1, "output": str(out)}), backend="serial", quiet=True)
+        run([scans], run_config(None, {"workers": 1, "output": str(out)}), backend="serial", quiet=True)
     assert [r["error"] for r in _records(out).values()] == [f"PDF page {p} failed to render: RuntimeError: boom"
                                                             for p in range(3)]
 

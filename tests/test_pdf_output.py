@@ -13,10 +13,11 @@ import pypdfium2 as pdfium
 
 from fake_engine import draw_page
 from pdf_files import scan_pdf
-from pipeline.config import Config, load_config
-from pipeline.formats import completed_pages
-from pipeline.pdfpages import render_page
-from pipeline.runner import run
+from pipeline.config import Config
+from pipeline.run.settings import run_config
+from pipeline.output.formats import completed_pages
+from pipeline.inputs.pdf import render_page
+from pipeline.run.runner import run
 
 from conftest import SAMPLES
 
@@ -46,9 +47,9 @@ def test_one_searchable_pdf_per_input_file(tmp_path: Path, fake_engine: str) -> 
     folder = _folder(tmp_path)
     out = tmp_path / "pdf"
     jsonl = tmp_path / "out.jsonl"
-    run([folder], load_config(None, {"workers": 2, "output": str(jsonl)}), quiet=True)
+    run([folder], run_config(None, {"workers": 2, "output": str(jsonl)}), quiet=True)
     records = {(r["image"], r["page"]): r for r in map(json.loads, jsonl.read_text(encoding="utf-8").splitlines())}
-    summary = run([folder], load_config(None, {"workers": 2, "output": str(out), "format": "pdf"}), quiet=True)
+    summary = run([folder], run_config(None, {"workers": 2, "output": str(out), "format": "pdf"}), quiet=True)
     assert (summary.ok, summary.failed) == (3, 1)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))  # not the lock and keys files
     assert files == ["doc.pdf.pdf", "errors.tsv", "sub/a.png.pdf"]
@@ -72,7 +73,7 @@ def test_one_searchable_pdf_per_input_file(tmp_path: Path, fake_engine: str) -> 
 def test_resume_redoes_only_files_without_their_pdf(tmp_path: Path, fake_engine: str) -> None:
     folder = _folder(tmp_path)
     out = tmp_path / "pdf"
-    config = load_config(None, {"workers": 1, "output": str(out), "format": "pdf"})
+    config = run_config(None, {"workers": 1, "output": str(out), "format": "pdf"})
     run([folder], config, quiet=True)
     before = (out / "sub" / "a.png.pdf").stat().st_mtime_ns
     (out / "doc.pdf.pdf").unlink()
@@ -89,13 +90,13 @@ def test_resume_redoes_only_files_without_their_pdf(tmp_path: Path, fake_engine:
 
 
 def test_a_stopped_run_writes_no_partial_file(tmp_path: Path, fake_engine: str) -> None:
-    from pipeline.pdfsink import PdfSink
-    from pipeline.sources import sink_context
-    from pipeline.inputs import discover
+    from pipeline.output.pdf import PdfSink
+    from pipeline.run.runner import sink_context
+    from pipeline.inputs.discover import discover
 
     folder = _folder(tmp_path)
     images = discover([folder]).images
-    sink = PdfSink(tmp_path / "pdf", context=sink_context(images, load_config(None)))
+    sink = PdfSink(tmp_path / "pdf", context=sink_context(images, run_config(None)))
     record = {"image": "doc.pdf", "page": 0, "status": "ok", "text": "", "lines": [], "error": None}
     sink.write(record)  # page 1 of 2 never comes
     sink.close()
@@ -116,13 +117,13 @@ def test_real_engine_searchable_pdf_text_is_the_records_text(tmp_path: Path, con
 
 def test_a_page_found_turned_is_written_turned_back(tmp_path: Path, fake_engine: str) -> None:
     """Boxes of a page found turned are on the page turned back: so is the page in the PDF."""
-    from pipeline.inputs import discover
-    from pipeline.pdfsink import PdfSink
-    from pipeline.sources import sink_context
+    from pipeline.inputs.discover import discover
+    from pipeline.output.pdf import PdfSink
+    from pipeline.run.runner import sink_context
 
     folder = _folder(tmp_path)
     images = discover([folder]).images
-    sink = PdfSink(tmp_path / "pdf", context=sink_context(images, load_config(None)))
+    sink = PdfSink(tmp_path / "pdf", context=sink_context(images, run_config(None)))
     box = [[10, 10], [59, 10], [59, 17], [10, 17]]
     for page in range(2):
         sink.write({"image": "doc.pdf", "page": page, "status": "ok", "text": "", "error": None,
@@ -137,12 +138,12 @@ def test_a_page_found_turned_is_written_turned_back(tmp_path: Path, fake_engine:
 
 def test_every_script_survives_the_text_layer(tmp_path: Path, fake_engine: str) -> None:
     """The glyphless font has a glyph for every character used: CJK, Cyrillic, accents, symbols."""
-    from pipeline.inputs import discover
-    from pipeline.pdfsink import PdfSink
-    from pipeline.sources import sink_context
+    from pipeline.inputs.discover import discover
+    from pipeline.output.pdf import PdfSink
+    from pipeline.run.runner import sink_context
 
     folder = _folder(tmp_path)
-    sink = PdfSink(tmp_path / "pdf", context=sink_context(discover([folder]).images, load_config(None)))
+    sink = PdfSink(tmp_path / "pdf", context=sink_context(discover([folder]).images, run_config(None)))
     texts = ["会议通知 第3号", "Привет, мир", "café € ½ — “quoted”"]
     lines = [{"text": t, "score": 0.9, "box": [[10, 2 + 15 * i], [390, 2 + 15 * i], [390, 14 + 15 * i], [10, 14 + 15 * i]]}
              for i, t in enumerate(texts)]

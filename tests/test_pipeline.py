@@ -16,12 +16,12 @@ import pytest
 from pipeline.cli import main
 from pipeline.errors import ExitCode
 from pipeline.config import Config
-from pipeline.engine import OcrEngine
-from pipeline.filetypes import is_multi_page
-from pipeline.inputs import discover
-from pipeline.models import ResolvedModels
-from pipeline.records import Record
-from pipeline.runner import run
+from pipeline.ocr.engine import OcrEngine
+from pipeline.inputs.filetypes import is_multi_page
+from pipeline.inputs.discover import discover
+from pipeline.ocr.models import ResolvedModels
+from pipeline.ocr.records import Record
+from pipeline.run.runner import run
 
 from conftest import REPO, SAMPLES, SHARED_DATA
 
@@ -167,7 +167,7 @@ def test_real_images_one_record_each(tmp_path: Path, config: Config) -> None:
 
 def test_a_single_page_detected_with_every_core_reads_the_same(tmp_path: Path, config: Config, models: ResolvedModels,
                                                                 reference_texts: dict[tuple[str, int], list[str]]) -> None:
-    from pipeline.reader import read_image
+    from pipeline.inputs.reader import read_image
 
     engine = OcrEngine(replace(config, workers=2), models)
     page = read_image(SAMPLES / "letter_en.png")

@@ -1,4 +1,4 @@
-"""Tests for pipeline.reader: every input becomes uint8 BGR (H, W, 3) or a one-line ImageReadError.
+"""Tests for pipeline.inputs.reader: every input becomes uint8 BGR (H, W, 3) or a one-line ImageReadError.
 
 All images are generated in tmp_path; nothing is read from fixtures on disk.
 """
@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile, ImageOps
 
-from pipeline import reader
+from pipeline.inputs import reader
 from pipeline.errors import ImageReadError
-from pipeline.reader import (
+from pipeline.inputs.reader import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     count_pages,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.tasks import ImageRef, Recognized, Record
-from pipeline.records import error_record, ok_record
+from pipeline.core.types import ImageRef, Recognized, Record
+from pipeline.ocr.records import error_record, ok_record
 from pipeline.errors import ResumeError
-from pipeline.formats import completed_pages, open_sink
-from pipeline.writer import OrderedWriter
+from pipeline.output.formats import completed_pages, open_sink
+from pipeline.output.writer import OrderedWriter
 
 FILE_FORMATS = ("jsonl", "csv")
 

@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.config import Config, load_config
-from pipeline.engine import OcrEngine
+from pipeline.config import Config
+
+from pipeline.run.settings import run_config
+from pipeline.ocr.engine import OcrEngine
 from pipeline.errors import ConfigError
-from pipeline.models import ResolvedModels, resolve_models
-from pipeline.runner import run
-from pipeline.runtimes import RUNTIMES, runtime_named
+from pipeline.ocr.models import ResolvedModels, resolve_models
+from pipeline.run.runner import run
+from pipeline.ocr.runtimes import RUNTIMES, runtime_named
 
 from conftest import SAMPLES
 
@@ -30,11 +32,11 @@ def _openvino_installed() -> bool:
 
 
 def test_onnx_is_the_default_runtime_and_every_runtime_is_a_config_choice() -> None:
-    assert load_config(None).engine.runtime == "onnxruntime"
+    assert run_config(None).engine.runtime == "onnxruntime"
     for name in RUNTIMES:
-        assert load_config(None, {"engine.runtime": name}).engine.runtime == name
+        assert run_config(None, {"engine.runtime": name}).engine.runtime == name
     with pytest.raises(ConfigError, match="engine.runtime"):
-        load_config(None, {"engine.runtime": "tensorrt"})
+        run_config(None, {"engine.runtime": "tensorrt"})
 
 
 def test_embedded_models_are_prepared_in_the_format_of_the_runtime(config: Config) -> None:
@@ -52,14 +54,14 @@ def test_embedded_models_are_prepared_in_the_format_of_the_runtime(config: Confi
 def test_a_local_model_folder_without_the_runtime_format_is_refused(tmp_path: Path, config: Config) -> None:
     paddle_det = resolve_models(config.models, "paddle").detection
     overrides = {"models.detection.source": "local", "models.detection.dir": str(paddle_det.dir)}
-    local = load_config(None, overrides)
+    local = run_config(None, overrides)
     assert resolve_models(local.models, "paddle").detection.dir == str(Path(str(paddle_det.dir)).resolve())
     with pytest.raises(ConfigError, match="inference.onnx"):
         resolve_models(local.models, "onnxruntime")
 
 
 def test_official_models_need_the_paddle_runtime() -> None:
-    official = load_config(None, {"models.detection.source": "official"})
+    official = run_config(None, {"models.detection.source": "official"})
     with pytest.raises(ConfigError, match="official"):
         resolve_models(official.models, "onnxruntime")
 

@@ -140,9 +140,9 @@ def test_formula_cells_are_neutralised_in_csv_and_errors_tsv(tmp_path: Path) -> 
 
 
 def test_recognized_text_that_looks_like_a_formula_is_neutralised(tmp_path: Path) -> None:
-    from pipeline.cells import neutralise_cell, restore_cell
-    from pipeline.formats import open_sink
-    from pipeline.writer import OrderedWriter
+    from pipeline.output.cells import neutralise_cell, restore_cell
+    from pipeline.output.formats import open_sink
+    from pipeline.output.writer import OrderedWriter
 
     texts = ["=1+2", "+1", "-item", "@x", "\tx", "\rx", "'=already", "''=", "'plain", "plain", "", "=", "'"]
     for text in texts:
@@ -163,7 +163,7 @@ def _holder(output: Path, fmt: str = "jsonl") -> subprocess.Popen[str]:
     code = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from pipeline.outputlock import output_lock
+        from pipeline.output.lock import output_lock
         with output_lock(Path({str(output)!r}), {fmt!r}):
             print("locked", flush=True)
             time.sleep(120)
@@ -279,7 +279,7 @@ def test_an_input_given_with_dotdot(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_names_differing_only_in_case_on_a_case_insensitive_file_system(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.writer as writer
+    import pipeline.output.writer as writer
 
     # Fault injection: this file system is case-sensitive, so pretend it is not.
     monkeypatch.setattr(writer, "_case_insensitive", lambda folder: True)
@@ -323,11 +323,11 @@ def test_file_names_in_messages_are_escaped(tmp_path: Path, capsys: pytest.Captu
     ("detection.unclip_ratio", float("inf")),
 ])
 def test_config_values_must_be_finite_and_bounded(key: str, value: float) -> None:
-    from pipeline.config import load_config
+    from pipeline.run.settings import run_config
     from pipeline.errors import ConfigError
 
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
-        load_config(None, {key: value})
+        run_config(None, {key: value})
 
 
 def test_yaml_inf_and_nan_are_refused_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -367,7 +367,7 @@ def test_files_over_max_file_bytes_and_max_pages_are_error_records(tmp_path: Pat
 
 def test_counting_pages_stops_at_the_limit(tmp_path: Path) -> None:
     from pipeline.errors import ImageReadError
-    from pipeline.reader import count_pages, read_image
+    from pipeline.inputs.reader import count_pages, read_image
 
     tiff = _page(tmp_path / "many.tif", "TIFF", pages=6)
     assert count_pages(tiff, max_pages=6) == 6
@@ -383,7 +383,7 @@ def test_wide_pages_convert_without_full_size_wide_copies(dtype: str) -> None:
 
     import numpy as np
 
-    from pipeline.reader import _to_uint8
+    from pipeline.inputs.reader import _to_uint8
 
     rows, cols = 3000, 3000
     page = (np.arange(rows * cols, dtype=np.float64).reshape(rows, cols) % 60000).astype(dtype)
@@ -422,12 +422,12 @@ def test_workers_retire_between_tasks_and_are_replaced(limit: str) -> None:
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="worker retirement needs Python 3.11")
 def test_the_process_backend_makes_a_retiring_pool_with_the_config_limits(tmp_path: Path) -> None:
-    from pipeline.backends.process import ProcessBackend
-    from pipeline.config import load_config
-    from pipeline.models import resolve_models
+    from pipeline.run.backends.process import ProcessBackend
+    from pipeline.run.settings import run_config
+    from pipeline.ocr.models import resolve_models
     from pipeline.retire import RetiringProcessPool
 
-    config = load_config(_limits_config(tmp_path, max_tasks_per_worker=7, max_worker_rss_mb=300))
+    config = run_config(_limits_config(tmp_path, max_tasks_per_worker=7, max_worker_rss_mb=300))
     executor = ProcessBackend(1, config, resolve_models(config.models, config.engine.runtime)).make_executor()
     try:
         assert isinstance(executor, RetiringProcessPool)
@@ -451,12 +451,12 @@ def test_a_run_with_workers_retiring_after_every_task_loses_nothing(tmp_path: Pa
 
 
 def test_a_damaged_model_cache_is_prepared_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.checksums import MANIFEST, verify_manifest
-    from pipeline.config import load_config
-    from pipeline.models import resolve_models
+    from pipeline.ocr.checksums import MANIFEST, verify_manifest
+    from pipeline.run.settings import run_config
+    from pipeline.ocr.models import resolve_models
 
     monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
-    config = load_config(None)
+    config = run_config(None)
     folder = Path(resolve_models(config.models, config.engine.runtime).detection.dir or "")
     assert (folder / MANIFEST).is_file() and verify_manifest(folder) is None
     weights = max((p for p in folder.iterdir() if p.name not in (MANIFEST, "inference.yml")),
@@ -469,21 +469,21 @@ def test_a_damaged_model_cache_is_prepared_again(tmp_path: Path, monkeypatch: py
 
 
 def test_a_worker_refuses_model_files_changed_after_preparation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.config import load_config
-    from pipeline.models import resolve_models
-    from pipeline.worker import init_worker
+    from pipeline.run.settings import run_config
+    from pipeline.ocr.models import resolve_models
+    from pipeline.run.worker import init_worker
 
     monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
-    models = resolve_models(load_config(None).models, load_config(None).engine.runtime)
+    models = resolve_models(run_config(None).models, run_config(None).engine.runtime)
     rec = Path(models.recognition.dir or "") / "inference.yml"
     rec.write_text(rec.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="changed since they were prepared"):
-        init_worker(load_config(None), models)
+        init_worker(run_config(None), models)
 
 
 def test_an_unexpected_error_in_the_parent_is_exit_3_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    import pipeline.runner as runner
+    import pipeline.run.runner as runner
 
     def broken(*args: object, **kwargs: object) -> None:  # fault injection: a bug in discovery
         raise RuntimeError("boom\nsecond line \x1b[31m")

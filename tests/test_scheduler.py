@@ -17,16 +17,16 @@ from PIL import Image
 
 import faults
 from fake_engine import FakeEngine, draw_page
-from pipeline.backends import backend_names
+from pipeline.run.backends import backend_names
 from pipeline.cli import main
-from pipeline.config import load_config
-from pipeline.engine import OcrEngine
+from pipeline.run.settings import run_config
+from pipeline.ocr.engine import OcrEngine
 from pipeline.errors import ExitCode
-from pipeline.filetypes import FOLDER_FORMATS
-from pipeline.formats import FORMATS, completed_pages
-from pipeline.inputs import discover
-from pipeline.runner import run
-from pipeline.tasks import Engine
+from pipeline.inputs.filetypes import FOLDER_FORMATS
+from pipeline.output.formats import FORMATS, completed_pages
+from pipeline.inputs.discover import discover
+from pipeline.run.runner import run
+from pipeline.core.types import Engine
 
 HEIGHT = 8
 
@@ -76,7 +76,7 @@ def test_pages_come_out_whole_and_in_input_order(tmp_path: Path, fake_engine: st
     folder, expected = pages
     out = tmp_path / "out.jsonl"
     # Two regions per recognition task: a page of 7 lines is 4 tasks, spread over both workers.
-    config = load_config(None, {**_PASSES_OFF, "workers": 2, "recognition.max_regions_per_task": 2, "output": str(out)})
+    config = run_config(None, {**_PASSES_OFF, "workers": 2, "recognition.max_regions_per_task": 2, "output": str(out)})
     summary = run([folder], config, backend=backend, quiet=True)
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(r["image"], r["page"]) for r in records] == [(i.rel, i.page) for i in discover([folder]).images]
@@ -120,7 +120,7 @@ def test_a_page_that_kills_or_hangs_its_worker_is_isolated(tmp_path: Path, fake_
     folder, expected = pages
     cv2.imwrite(str(folder / name), draw_page([50, 60], HEIGHT))
     out = tmp_path / "out.jsonl"
-    config = load_config(None, {**_PASSES_OFF, "workers": 2, "recognition.max_regions_per_task": 2, "output": str(out),
+    config = run_config(None, {**_PASSES_OFF, "workers": 2, "recognition.max_regions_per_task": 2, "output": str(out),
                                 "limits.task_timeout": 3})
     summary = run([folder], config, backend=faults.install(base), quiet=True)
     records = {(r["image"], r["page"]): r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}

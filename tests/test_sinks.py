@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.tasks import ImageRef, Recognized, Record
-from pipeline.records import error_record, ok_record
-from pipeline.formats import FORMATS, completed_pages, open_sink
-from pipeline.resume import _page_of_txt
-from pipeline.writer import (
+from pipeline.core.types import ImageRef, Recognized, Record
+from pipeline.ocr.records import error_record, ok_record
+from pipeline.output.formats import FORMATS, completed_pages, open_sink
+from pipeline.output.resume import _page_of_txt
+from pipeline.output.writer import (
     CSV_COLUMNS,
     CsvSink,
     JsonlSink,

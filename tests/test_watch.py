@@ -17,10 +17,10 @@ import pytest
 
 from fake_engine import ENGINE, draw_page
 from pdf_files import scan_pdf
-from pipeline.config import load_config
+from pipeline.run.settings import run_config
 from pipeline.errors import ConfigError
-from pipeline.watch import ledger_path, watch
-from pipeline.worker import ENGINE_ENV
+from pipeline.run.watch import ledger_path, watch
+from pipeline.run.worker import ENGINE_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def _png(path: Path, widths: list[int]) -> bytes:
 
 
 def _config(out: Path, **more: object) -> object:
-    return load_config(None, {"workers": 1, "output": str(out), "watch.settle_seconds": 0.2,
+    return run_config(None, {"workers": 1, "output": str(out), "watch.settle_seconds": 0.2,
                               "watch.poll_seconds": 0.2, **more})
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.records import error_record, ok_record
-from pipeline.tasks import ImageRef, Recognized
-from pipeline.writer import JsonlSink, OrderedWriter
+from pipeline.ocr.records import error_record, ok_record
+from pipeline.core.types import ImageRef, Recognized
+from pipeline.output.writer import JsonlSink, OrderedWriter
 
 
 def _record(i: int) -> dict:

@@ -1,0 +1,109 @@
+"""The types that cross between the parent and the workers, and the records made from them.
+
+Small frozen dataclasses and TypedDicts, picklable by construction (paths, boxes, compact crops and
+config; never an engine or a whole decoded image per region). This module imports nothing heavy:
+the engine, the scheduler, the writer and the tests all take their types from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TypedDict
+
+from pipeline.core.timing import StageTimes
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "Box",
+    "DetectResult",
+    "Engine",
+    "ImageRef",
+    "Line",
+    "RecognizeResult",
+    "RecognizeTask",
+    "Recognized",
+    "Record",
+]
+
+Box = list[list[int]]  # four [x, y] corners, clockwise from top-left
+
+
+@dataclass(frozen=True)
+class Recognized:
+    text: str
+    score: float
+
+
+class Engine(Protocol):
+    """What a worker needs from an OCR engine (`pipeline.ocr.engine.OcrEngine`, or a test's fake)."""
+
+    def warm_up(self) -> None: ...
+
+    def detect(self, image: np.ndarray, wide: bool = False) -> list[tuple[Box, np.ndarray]]:
+        """Text regions in reading order, each as (box, BGR crop)."""
+        ...
+
+    def recognize(self, crops: list[np.ndarray]) -> list[Recognized]:
+        """Text and confidence of each crop, in the order given."""
+        ...
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One page of one input file. `index` is its place in the run's input order."""
+
+    index: int
+    path: str  # absolute path, read by the worker
+    rel: str  # path relative to the input root, forward slashes: the output's "image"
+    page: int = 0
+
+
+@dataclass(frozen=True)
+class DetectResult:
+    index: int
+    boxes: list[Box] = field(default_factory=list)
+    crops: list[np.ndarray] = field(default_factory=list)
+    error: str | None = None
+    times: StageTimes = field(default_factory=dict)
+    orientation: int = 0  # degrees the page was turned clockwise; boxes are on the page turned back
+    # PDF pages only: where the text comes from (ocr | embedded | skipped), and for `embedded` the
+    # lines of the page's own text layer (then there is nothing to recognize).
+    text_from: str | None = None
+    embedded: list[Line] | None = None
+
+
+@dataclass(frozen=True)
+class RecognizeTask:
+    index: int  # the image these crops belong to
+    start: int  # position of the first crop among the image's regions
+    crops: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class RecognizeResult:
+    index: int
+    start: int
+    lines: list[Recognized]
+    times: StageTimes = field(default_factory=dict)
+
+
+class Line(TypedDict, total=False):
+    text: str
+    score: float
+    box: Box
+    block: int  # with reading order on: the block (paragraph or column piece) of the line, from 0
+
+
+class Record(TypedDict, total=False):
+    """One page of output (the output contract in DESIGN.md section 2); built by `pipeline.ocr.records`."""
+
+    image: str
+    page: int
+    status: str
+    text: str
+    lines: list[Line]
+    error: str | None
+    orientation: int  # only for a page found turned: degrees clockwise; its boxes are on the page turned back
+    text_from: str  # PDF pages only: ocr | embedded | skipped (pdf.text_layer)

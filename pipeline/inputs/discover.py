@@ -1,0 +1,134 @@
+"""Finding the images to OCR: files and folders (recursive), one `ImageRef` per page, in a stable
+order. Problems found here (a missing input, a symlink loop) are reported, never silently dropped."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from pipeline.errors import ImageReadError
+from pipeline.inputs.filetypes import INPUT_EXTENSIONS, is_multi_page, is_pdf
+from pipeline.inputs.pdf import count_pdf_pages
+from pipeline.inputs.reader import DEFAULT_MAX_PAGES, count_pages
+from pipeline.core.types import ImageRef
+
+__all__ = ["Discovery", "discover", "key_base", "normalised", "page_count", "walk"]
+
+
+@dataclass
+class Discovery:
+    images: list[ImageRef] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _under(real: str, roots: list[str]) -> bool:
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def walk(folder: Path, roots: list[str], follow_symlinks: bool, warnings: list[str]) -> Iterable[Path]:
+    """Image files under `folder`, never around a symlink loop. A symlink (to a folder or a file)
+    is followed only when its target stays under one of the input `roots` (real paths), or with
+    `follow_symlinks`: a `link -> /` must not pull in every image of the machine."""
+    seen: set[str] = set()
+
+    def on_error(err: OSError) -> None:
+        warnings.append(f"cannot list {err.filename}: {err.strerror}")
+
+    def allowed(path: Path) -> bool:
+        if follow_symlinks or not path.is_symlink():
+            return True
+        real = os.path.realpath(path)
+        if _under(real, roots):
+            return True
+        warnings.append(f"skipped {path}: a symlink to {real}, outside the inputs (--follow-symlinks follows it)")
+        return False
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            warnings.append(f"skipped {dirpath}: symlink loop back to {real}")
+            dirnames.clear()
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(d for d in dirnames if allowed(Path(dirpath) / d))
+        for name in sorted(filenames):
+            if Path(name).suffix.lower() in INPUT_EXTENSIONS and allowed(Path(dirpath) / name):
+                yield Path(dirpath) / name
+
+
+def normalised(inputs: Iterable[str | Path]) -> list[Path]:
+    """Inputs as absolute paths without `.` or `..` (`../scans/a.png` must not give a key with `..`)."""
+    return [Path(os.path.abspath(p)) for p in inputs]
+
+
+def key_base(roots: Sequence[Path]) -> Path:
+    """The folder record keys are relative to: the input folder, or the common parent of several."""
+    if len(roots) == 1:
+        return roots[0] if _is_dir(roots[0]) else roots[0].parent
+    return Path(os.path.commonpath([str(r.parent) for r in roots]))
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # ENAMETOOLONG and friends: not a folder we can walk
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return False
+
+
+def page_count(path: Path, max_pages: int = DEFAULT_MAX_PAGES) -> int:
+    """Pages to make tasks for; 1 for a file that cannot be counted (its worker's read reports why,
+    as an error record: an unreadable PDF or TIFF, or one with more than `max_pages`)."""
+    try:
+        if is_pdf(path.name):
+            return count_pdf_pages(path, max_pages)
+        return count_pages(path, max_pages) if is_multi_page(path.name) else 1
+    except ImageReadError:
+        return 1
+
+
+def discover(inputs: Iterable[str | Path], *, base: Path | None = None, follow_symlinks: bool = False,
+             max_pages: int = DEFAULT_MAX_PAGES) -> Discovery:
+    """Every page of every image and PDF under `inputs`.
+
+    Output paths are relative to `base`: by default `key_base` of the inputs (the input folder, or
+    for several inputs their common parent).
+    """
+    found = Discovery()
+    roots = normalised(inputs)
+    base = key_base(roots) if base is None else base
+    real_roots = [os.path.realpath(r) for r in roots]
+    files: list[Path] = []
+    for root in roots:
+        if _is_dir(root):
+            files.extend(walk(root, real_roots, follow_symlinks, found.warnings))
+        elif _exists(root):
+            files.append(root)  # named explicitly: OCR it whatever its extension; errors become records
+        else:
+            found.warnings.append(f"input not found: {root}")
+    seen: set[str] = set()
+    for path in files:
+        key = os.path.realpath(path)
+        if key in seen:
+            continue
+        seen.add(key)
+        pages = page_count(path, max_pages)
+        rel = _relative(path, base)
+        for page in range(pages):
+            found.images.append(ImageRef(len(found.images), str(path), rel, page))
+    return found

@@ -1,0 +1,33 @@
+"""Which files the pipeline reads as images, and which of them hold several pages (one place for
+both: discovery, the reader and the txt output's file names all ask here)."""
+
+from __future__ import annotations
+
+__all__ = ["FOLDER_FORMATS", "IMAGE_EXTENSIONS", "INPUT_EXTENSIONS", "MULTI_PAGE_EXTENSIONS", "PDF_EXTENSIONS", "is_multi_page", "is_pdf"]
+
+IMAGE_EXTENSIONS: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+"""File name suffixes (lower-case, with the dot) that the pipeline treats as images."""
+
+PDF_EXTENSIONS: frozenset[str] = frozenset({".pdf"})
+"""PDFs: rendered page by page with pypdfium2 (`pipeline.inputs.pdf`), not decoded as images."""
+
+INPUT_EXTENSIONS: frozenset[str] = IMAGE_EXTENSIONS | PDF_EXTENSIONS
+"""Everything a folder walk picks up."""
+
+MULTI_PAGE_EXTENSIONS: frozenset[str] = frozenset({".tif", ".tiff"}) | PDF_EXTENSIONS
+"""Suffixes of formats whose pages are numbered: every page is OCR'd, and named by its number."""
+
+
+def is_multi_page(name: str) -> bool:
+    """True for a file name (or path) with a multi-page format's suffix, in any case."""
+    return name.lower().endswith(tuple(MULTI_PAGE_EXTENSIONS))
+
+
+FOLDER_FORMATS: frozenset[str] = frozenset({"txt", "hocr", "pdf"})
+"""Output formats that write a folder (files per page or per input, and errors.tsv), not one file.
+Here, not in `pipeline.output.formats`, so the low-level path checks can ask without an import circle."""
+
+
+def is_pdf(name: str) -> bool:
+    """True for a file name (or path) ending in .pdf, in any case."""
+    return name.lower().endswith(tuple(PDF_EXTENSIONS))

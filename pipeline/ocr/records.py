@@ -1,0 +1,58 @@
+"""Building the output record of one page (the output contract in DESIGN.md section 2)."""
+
+from __future__ import annotations
+
+from pipeline.errors import one_line
+from pipeline.ocr.layout import reading_order
+from pipeline.core.types import Box, ImageRef, Line, Recognized, Record
+
+__all__ = ["error_record", "lines_record", "ok_record"]
+
+
+def ok_record(image: ImageRef, boxes: list[Box], recognized: list[Recognized], score_threshold: float,
+              in_reading_order: bool = False, orientation: int = 0, text_from: str | None = None) -> Record:
+    """Lines scoring under the threshold are left out, as PaddleOCR does. `in_reading_order`: lines
+    are put column by column (`pipeline.ocr.layout`) and numbered by block, lines without text are
+    left out, and the text joins the lines of a block with a newline and the blocks with a blank
+    line. Otherwise lines stay in detection order (PaddleOCR's) and are joined by newlines.
+    `orientation`: degrees clockwise the page was found turned (the boxes are on the page turned
+    back); recorded only when not 0. `text_from`: PDF pages only (see `Record`)."""
+    kept = [(box, r) for box, r in zip(boxes, recognized) if r.score >= score_threshold]
+    lines: list[Line] = [{"text": r.text, "score": round(r.score, 5), "box": box} for box, r in kept]
+    text = "\n".join(line["text"] for line in lines)
+    if in_reading_order:
+        # A box read as no text (a speck, a rule) would only bridge the gutter between columns.
+        lines = [line for line in lines if line["text"].strip()]
+        ordered = reading_order([line["box"] for line in lines])
+        lines = [{**lines[i], "block": block} for i, block in ordered]
+        text = "\n".join(
+            ("\n" if k and block != ordered[k - 1][1] else "") + lines[k]["text"]
+            for k, (_, block) in enumerate(ordered)
+        )
+    return _ok(image, lines, text, orientation, text_from)
+
+
+def lines_record(image: ImageRef, lines: list[Line], text_from: str | None = None) -> Record:
+    """An ok record of finished lines, joined by newlines (a PDF page's own text layer)."""
+    return _ok(image, lines, "\n".join(line["text"] for line in lines), 0, text_from)
+
+
+def _ok(image: ImageRef, lines: list[Line], text: str, orientation: int, text_from: str | None) -> Record:
+    record: Record = {
+        "image": image.rel,
+        "page": image.page,
+        "status": "ok",
+        "text": text,
+        "lines": lines,
+        "error": None,
+    }
+    if orientation:
+        record["orientation"] = orientation
+    if text_from is not None:
+        record["text_from"] = text_from
+    return record
+
+
+def error_record(image: ImageRef, reason: str) -> Record:
+    return {"image": image.rel, "page": image.page, "status": "error", "text": "", "lines": [],
+            "error": one_line(reason)}

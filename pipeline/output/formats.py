@@ -1,0 +1,98 @@
+"""The output formats, in one registry: each format names its sink (how records are written), its
+resume reader (which pages an existing output already holds) and its default output name.
+
+The command line's `--format` choices, config validation, the run's writer and resume all read
+`FORMATS`, so a new format is one entry here.
+
+Example::
+
+    done = completed_pages(Path("results.csv"), "csv")
+    with OrderedWriter(open_sink("csv", Path("results.csv"), append=True)) as writer:
+        writer.put(0, record)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from pipeline.output.hocr import HocrSink
+from pipeline.output.resume import PageKey, read_csv, read_jsonl, read_page_files, read_txt
+from pipeline.output.writer import CsvSink, JsonlSink, Sink, TxtSink
+
+if TYPE_CHECKING:
+    from pipeline.output.context import SinkContext
+
+__all__ = ["FORMATS", "OutputFormat", "completed_pages", "open_sink", "output_format"]
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    name: str
+    default_output: str  # used when neither -o nor the config's `output` names one
+    sink: Callable[[Path, bool, SinkContext | None], Sink]  # (output, append, the run's inputs) -> an open sink
+    completed: Callable[[Path, bool], set[PageKey]]  # (existing output, retry_errors) -> pages done
+
+
+def _records_only(cls: Callable[[Path, bool], Sink]) -> Callable[[Path, bool, SinkContext | None], Sink]:
+    """A sink that needs nothing but the records."""
+    return lambda output, append, _context: cls(output, append)
+
+
+# The pdf format needs PDFium, numpy and Pillow: imported when used, so that this registry (read by
+# the config and the command line) stays light.
+def _pdf_sink(output: Path, append: bool, context: SinkContext | None) -> Sink:
+    from pipeline.output.pdf import PdfSink
+
+    return PdfSink(output, append, context)
+
+
+def _read_pdf(output: Path, retry_errors: bool) -> set[PageKey]:
+    from pipeline.output.pdf import read_pdf_folder
+
+    return read_pdf_folder(output, retry_errors)
+
+
+FORMATS: dict[str, OutputFormat] = {
+    fmt.name: fmt
+    for fmt in (
+        # One JSON object per line (DESIGN.md section 2).
+        OutputFormat("jsonl", "results.jsonl", _records_only(JsonlSink), read_jsonl),
+        # The same fields as columns; `lines` holds the JSON of the lines list.
+        OutputFormat("csv", "results.csv", _records_only(CsvSink), read_csv),
+        # A folder mirroring the input tree, one .txt per page, and errors.tsv.
+        OutputFormat("txt", "results", _records_only(TxtSink), read_txt),
+        # The same, one hOCR file per page (line boxes and confidences).
+        OutputFormat("hocr", "results-hocr", HocrSink, read_page_files(".hocr")),
+        # A folder mirroring the input tree, one searchable PDF per input file, and errors.tsv.
+        OutputFormat("pdf", "results-pdf", _pdf_sink, _read_pdf),
+    )
+}
+
+
+def output_format(name: str) -> OutputFormat:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ValueError(f"unknown output format {name!r} (known: {', '.join(FORMATS)})") from None
+
+
+def open_sink(fmt: str, output: Path, append: bool, context: SinkContext | None = None) -> Sink:
+    """The sink for `fmt` writing to `output` (a file, or a folder for txt). `append=True` continues
+    an existing output (after `completed_pages` has repaired it); `append=False` starts afresh.
+    `context` (`pipeline.run.runner.sink_context`) tells the hocr and pdf sinks where the input files are."""
+    return output_format(fmt).sink(Path(output), append, context)
+
+
+def completed_pages(output: Path, fmt: str, retry_errors: bool = False) -> set[PageKey]:
+    """(image, page) keys whose records are complete in an existing output; repairs a torn tail in place.
+
+    Error records count as complete (they are not redone) unless `retry_errors`, in which case they
+    are left out of the result and removed from the output (atomically, via a temporary file and
+    `os.replace`), so the rerun's new records for those pages don't duplicate them. A missing
+    output gives an empty set. Raises `ResumeError` for damage before the last record.
+    """
+    reader = output_format(fmt).completed
+    output = Path(output)
+    return reader(output, retry_errors) if output.exists() else set()

@@ -1,0 +1,101 @@
+"""Running one child process for the bench (a cell, or a whole-process run): its output appended
+to a log, its wall time from start to exit, the peak RSS and CPU time of its whole tree, and a
+timeout after which the tree is killed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from pipeline.tools.bench.data import CellResult, CellSpec
+from pipeline.tools.bench.sampling import MIB, TreeSampler
+
+__all__ = ["Finished", "kill_tree", "run_cell_isolated", "run_child"]
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int | None  # None: killed at the timeout
+    seconds: float
+    peak_rss_mb: float
+    cpu_seconds: float | None = None  # user + system CPU of the whole tree (None where the OS cannot tell)
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a process we started and every process it started."""
+    try:
+        parent = psutil.Process(pid)
+        procs = [*parent.children(recursive=True), parent]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+def run_child(command: Sequence[str], log: Path, title: str, timeout: float) -> Finished:
+    """Run `command` to its end (or kill it after `timeout` seconds), sampling its tree's memory."""
+    with log.open("a", encoding="utf-8") as log_file:
+        log_file.write(f"\n===== {title}: {' '.join(command)}\n")
+        log_file.flush()
+        cpu_before = _children_cpu()
+        started = time.perf_counter()
+        proc = subprocess.Popen(list(command), stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            with TreeSampler(proc.pid) as sampler:
+                try:
+                    returncode: int | None = proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    kill_tree(proc.pid)
+                    proc.wait()
+                    returncode = None
+            seconds = time.perf_counter() - started
+        except BaseException:
+            kill_tree(proc.pid)
+            raise
+    cpu_after = _children_cpu()
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Finished(returncode, seconds, sampler.peak_total / MIB, cpu)
+
+
+def _children_cpu() -> float | None:
+    """CPU seconds of every child this process has waited for, each with the children it waited
+    for: one child at a time, the difference is that child's whole tree (workers included)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cell_timeout(spec: CellSpec, images: int) -> float:
+    return 600.0 + (spec.repeat + 1) * images * 60.0
+
+
+def run_cell_isolated(spec: CellSpec, images: int, log: Path, workdir: Path) -> CellResult:
+    """Measure one cell in a fresh `python -m pipeline.tools.bench.cell` process, so that no engine, no
+    OpenMP setting and no memory left by one cell changes the figures of the next."""
+    spec_path, result_path = workdir / f"{spec.name}.spec.json", workdir / f"{spec.name}.result.json"
+    spec.write(spec_path)
+    result_path.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pipeline.tools.bench.cell", str(spec_path), str(result_path)]
+    done = run_child(command, log, spec.name, _cell_timeout(spec, images))
+    if done.timed_out:
+        return CellResult.failed(spec, "timed out")
+    if not result_path.is_file():
+        return CellResult.failed(spec, f"cell process exited with code {done.returncode} (see {log})")
+    return CellResult.from_json(result_path.read_text(encoding="utf-8"))
