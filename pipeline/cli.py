@@ -12,13 +12,13 @@ import sys
 import traceback
 from typing import Any, Callable, Sequence
 
-from pipeline.run.backends import BackendOptions, backend_names
-from pipeline.tools.bench.options import add_arguments as add_bench_arguments
 from pipeline.config import Config, default_config_source, default_config_text, usable_cores
-from pipeline.run.settings import run_config
 from pipeline.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_of, one_line
 from pipeline.output.formats import FORMATS
 from pipeline.output.paths import shown
+from pipeline.run.backends import BackendOptions, backend_names
+from pipeline.run.settings import run_config
+from pipeline.tools.bench.options import add_arguments as add_bench_arguments
 
 __all__ = ["main"]
 

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Config
-
-from pipeline.run.settings import run_config
-from pipeline.ocr.engine import cap_native_threads
 from pipeline.inputs.filetypes import IMAGE_EXTENSIONS
+from pipeline.ocr.engine import cap_native_threads
 from pipeline.ocr.models import ResolvedModels, resolve_models
 from pipeline.ocr.records import Record
+from pipeline.run.settings import run_config
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_images"
@@ -79,8 +78,7 @@ def bad_folder(tmp_path: Path) -> Path:
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> str:
     """Workers of this test build `tests/fake_engine.FakeEngine` instead of PaddleOCR."""
     from fake_engine import ENGINE
+    from pipeline.ocr.registry import DEFAULT_ENGINE, ENGINES
 
-    from pipeline.run.worker import ENGINE_ENV
-
-    monkeypatch.setenv(ENGINE_ENV, ENGINE)
+    monkeypatch.setitem(ENGINES, DEFAULT_ENGINE, ENGINE)
     return ENGINE

@@ -1,7 +1,8 @@
 """A fake OCR engine behind the same interface as `pipeline.ocr.engine.OcrEngine` (the
-`pipeline.core.types.Engine` protocol), so the scheduler, the pools and the writer can be tested in
-seconds. Select it with the `fake_engine` fixture (it sets `PIPELINE_ENGINE`, which spawned
-workers inherit; they import this module by name, as the test's sys.path goes to them).
+`pipeline.ocr.registry.Engine` protocol), so the scheduler, the pools and the writer can be tested in
+seconds. Select it with the `fake_engine` fixture (it registers this class as the default engine in
+`pipeline.ocr.registry`; workers import this module by name, as the test's sys.path goes to them),
+or from another process with the config key `engine.kind: fake_engine:FakeEngine`.
 
 It reads a page the simplest way that still depends on the pixels: every horizontal band of dark
 rows is a line, boxed around its dark pixels, and "recognized" as its size, `WxH`. `draw_page`
@@ -13,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.config import Config
-from pipeline.ocr.models import ResolvedModels
 from pipeline.core.types import Box, Recognized
+from pipeline.ocr.models import ResolvedModels
 
 ENGINE = f"{__name__}:FakeEngine"
 _DARK = 128

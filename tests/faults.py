@@ -16,12 +16,12 @@ from pathlib import Path
 import psutil
 
 import pipeline.run.worker as worker
+from pipeline.config import Config
+from pipeline.core.types import ImageRef
+from pipeline.ocr.models import ResolvedModels
 from pipeline.run.backends import register
 from pipeline.run.backends.dask import DaskBackend
 from pipeline.run.backends.process import ProcessBackend
-from pipeline.config import Config
-from pipeline.ocr.models import ResolvedModels
-from pipeline.core.types import ImageRef
 
 
 def _faulty_read(image: ImageRef, data: bytes | None = None) -> object:

@@ -8,8 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
-from pipeline.output.pdfwrite import add_image_page, add_text_layer, helvetica, new_document, save_bytes
 from pipeline.core.types import Line
+from pipeline.output.pdfwrite import add_image_page, add_text_layer, helvetica, new_document, save_bytes
 
 
 def scan_pdf(path: Path, pages: Sequence[np.ndarray], dpi: int = 300) -> Path:

@@ -15,6 +15,10 @@ import pytest
 import yaml
 from conftest import REPO, SAMPLES
 
+from pipeline.cli import main
+from pipeline.config import Config
+from pipeline.errors import ConfigError, ExitCode
+from pipeline.run.settings import run_config
 from pipeline.tools.bench.chart import draw_chart
 from pipeline.tools.bench.data import PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellResult, CellSpec
 from pipeline.tools.bench.isolate import run_child
@@ -32,10 +36,6 @@ from pipeline.tools.bench.stats import build_rows, pair_ratios
 from pipeline.tools.bench.verdicts import headline, note_line, recommendation
 from pipeline.tools.bench.whole import command_for
 from pipeline.tools.bench.yardsticks import build
-from pipeline.cli import main
-from pipeline.config import Config
-from pipeline.run.settings import run_config
-from pipeline.errors import ConfigError, ExitCode
 
 TEXTS = {"a.png#0": ["hello world"], "b.png#0": ["second page", "two lines"]}
 

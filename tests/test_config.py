@@ -12,10 +12,9 @@ import pytest
 import yaml
 
 from pipeline.config import Config, default_config_text
-
-from pipeline.run.settings import run_config
 from pipeline.errors import ConfigError
 from pipeline.output.formats import FORMATS
+from pipeline.run.settings import run_config
 
 
 def _leaf_keys(data: dict, prefix: str = "") -> set[str]:

@@ -10,19 +10,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLES
 
 import faults
-from conftest import SAMPLES
-from pipeline.run.backends import BackendOptions, backend_names, open_backend
 from pipeline.cli import main
-from pipeline.errors import ExitCode
 from pipeline.config import Config
+from pipeline.errors import ExitCode
 from pipeline.inputs.discover import discover
 from pipeline.ocr.models import ResolvedModels
-from pipeline.run.runner import process_images, run
-from pipeline.run.worker import init_worker
 from pipeline.output.formats import open_sink
 from pipeline.output.writer import OrderedWriter
+from pipeline.run.backends import BackendOptions, backend_names, open_backend
+from pipeline.run.runner import process_images, run
+from pipeline.run.worker import init_worker
 
 SMALL = ["screenshot_ui.png", "通知_zh.png", "sign_mixed.jpg", "receipt_en.jpg"]
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL fault injection is POSIX-only")
@@ -65,8 +65,8 @@ def _check_good(records: list[dict], texts: dict[str, list[str]]) -> None:
 
 
 def test_the_registry_feeds_run_and_bench() -> None:
-    from pipeline.tools.bench.plan import parse_modes
     from pipeline.errors import ConfigError
+    from pipeline.tools.bench.plan import parse_modes
 
     assert backend_names()[:4] == ["serial", "thread", "process", "dask"]
     assert parse_modes(",".join(backend_names())) == backend_names()  # bench takes every backend
@@ -95,7 +95,7 @@ def test_dask_gives_the_records_of_the_process_pool(tmp_path: Path, config: Conf
         client.register_plugin(EngineSetup(config, init_worker), name="pipeline-engine")
         assert client.run(_engine_id) == engines, "an engine was built twice in one worker"
     finally:
-        pool.close()
+        pool.shutdown()
     assert summary.ok == len(images) and summary.failed == 0 and summary.workers == 2
     assert _records(dask_out) == _records(process_out)
 

@@ -7,12 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_DATA
 
 from pipeline.cli import main
 from pipeline.errors import ExitCode
 from pipeline.tools.evaluate import evaluate, evaluate_files, score_image
-
-from conftest import SHARED_DATA
 
 LABELS = [
     {"image": "a.png", "text": "Hello world"},

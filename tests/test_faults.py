@@ -14,12 +14,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import REPO, SAMPLES
 
 import faults
-from conftest import REPO, SAMPLES
 from pipeline.cli import main
-from pipeline.errors import ExitCode
 from pipeline.config import Config
+from pipeline.errors import ExitCode
 from pipeline.ocr.models import ResolvedModels
 from pipeline.run.runner import run
 

@@ -12,11 +12,11 @@ import cv2
 from fake_engine import draw_page
 from pdf_files import scan_pdf
 from pipeline.cli import main
-from pipeline.run.settings import run_config
 from pipeline.errors import ExitCode
 from pipeline.output.formats import completed_pages
 from pipeline.output.hocr import hocr_page
 from pipeline.run.runner import run
+from pipeline.run.settings import run_config
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 

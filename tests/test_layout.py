@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pages
 from pipeline.cli import main
+from pipeline.core.types import ImageRef
 from pipeline.errors import ExitCode
 from pipeline.ocr.engine import Recognized
 from pipeline.ocr.layout import reading_order
 from pipeline.ocr.records import ok_record
-from pipeline.core.types import ImageRef
-
-import pages
 
 
 def _box(x0: int, y0: int, x1: int, y1: int) -> list[list[int]]:

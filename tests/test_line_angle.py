@@ -9,12 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
+import pages
 from pipeline.cli import main
 from pipeline.errors import ExitCode
 from pipeline.ocr.engine import Recognized
 from pipeline.ocr.line_angle import LineAngleClassifier
-
-import pages
 
 LINES = ["Forty boxes of letters were scanned", "by the night shift and filed under", "section twelve of the old archive."]
 

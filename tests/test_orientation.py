@@ -7,15 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
+import pages
 from pipeline.cli import main
 from pipeline.errors import ExitCode
 from pipeline.inputs.pages import turn
-from pipeline.ocr.orientation import MIN_SIDE, PageOrientation
 from pipeline.inputs.reader import read_image
-
-import pages
-from conftest import SHARED_DATA
+from pipeline.ocr.orientation import MIN_SIDE, PageOrientation
 
 TEXT = pages.LEFT + pages.RIGHT
 

@@ -53,7 +53,7 @@ def test_a_wheel_install_runs_on_the_packaged_config(tmp_path: Path) -> None:
     ours = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     (site / "_borrowed_dependencies.pth").write_text("\n".join(sorted(ours)) + "\n", encoding="utf-8")
 
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIPELINE_ENGINE")}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     imported = _check([str(python), "-c", "import pipeline; print(pipeline.__file__)"], cwd=elsewhere, env=env)

@@ -11,18 +11,17 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from conftest import SAMPLES
 
 from fake_engine import draw_page
 from pdf_files import encrypted_pdf, huge_page_pdf, line, scan_pdf, text_pdf, zero_page_pdf
 from pipeline.config import Config
-from pipeline.run.settings import run_config
 from pipeline.errors import ImageReadError
 from pipeline.inputs.discover import discover
 from pipeline.inputs.pdf import embedded_lines, render_page
 from pipeline.inputs.reader import read_image
 from pipeline.run.runner import run
-
-from conftest import SAMPLES
+from pipeline.run.settings import run_config
 
 
 def _records(out: Path) -> dict[tuple[str, int], dict]:

@@ -10,16 +10,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pypdfium2 as pdfium
+from conftest import SAMPLES
 
 from fake_engine import draw_page
 from pdf_files import scan_pdf
 from pipeline.config import Config
-from pipeline.run.settings import run_config
-from pipeline.output.formats import completed_pages
 from pipeline.inputs.pdf import render_page
+from pipeline.output.formats import completed_pages
 from pipeline.run.runner import run
-
-from conftest import SAMPLES
+from pipeline.run.settings import run_config
 
 
 def _page_texts(path: Path) -> list[str]:
@@ -90,9 +89,9 @@ def test_resume_redoes_only_files_without_their_pdf(tmp_path: Path, fake_engine:
 
 
 def test_a_stopped_run_writes_no_partial_file(tmp_path: Path, fake_engine: str) -> None:
+    from pipeline.inputs.discover import discover
     from pipeline.output.pdf import PdfSink
     from pipeline.run.runner import sink_context
-    from pipeline.inputs.discover import discover
 
     folder = _folder(tmp_path)
     images = discover([folder]).images

@@ -12,18 +12,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import REPO, SAMPLES, SHARED_DATA
 
 from pipeline.cli import main
-from pipeline.errors import ExitCode
 from pipeline.config import Config
-from pipeline.ocr.engine import OcrEngine
-from pipeline.inputs.filetypes import is_multi_page
+from pipeline.errors import ExitCode
 from pipeline.inputs.discover import discover
+from pipeline.inputs.filetypes import is_multi_page
+from pipeline.ocr.engine import OcrEngine
 from pipeline.ocr.models import ResolvedModels
 from pipeline.ocr.records import Record
 from pipeline.run.runner import run
-
-from conftest import REPO, SAMPLES, SHARED_DATA
 
 
 def _records(path: Path) -> list[dict]:

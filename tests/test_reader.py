@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile, ImageOps
 
-from pipeline.inputs import reader
 from pipeline.errors import ImageReadError
+from pipeline.inputs import reader
 from pipeline.inputs.reader import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.types import ImageRef, Recognized, Record
-from pipeline.ocr.records import error_record, ok_record
 from pipeline.errors import ResumeError
+from pipeline.ocr.records import error_record, ok_record
 from pipeline.output.formats import completed_pages, open_sink
 from pipeline.output.writer import OrderedWriter
 

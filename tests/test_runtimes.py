@@ -10,17 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SAMPLES
 
 from pipeline.config import Config
-
-from pipeline.run.settings import run_config
-from pipeline.ocr.engine import OcrEngine
 from pipeline.errors import ConfigError
+from pipeline.ocr.engine import OcrEngine
 from pipeline.ocr.models import ResolvedModels, resolve_models
-from pipeline.run.runner import run
 from pipeline.ocr.runtimes import RUNTIMES, runtime_named
-
-from conftest import SAMPLES
+from pipeline.run.runner import run
+from pipeline.run.settings import run_config
 
 
 def _openvino_installed() -> bool:

@@ -279,12 +279,14 @@ def test_an_input_given_with_dotdot(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_names_differing_only_in_case_on_a_case_insensitive_file_system(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.output.writer as writer
+    import pipeline.output.base as base
+    from pipeline.output.txt import TxtSink
+    from pipeline.output.writer import OrderedWriter
 
     # Fault injection: this file system is case-sensitive, so pretend it is not.
-    monkeypatch.setattr(writer, "_case_insensitive", lambda folder: True)
-    sink = writer.TxtSink(tmp_path / "out")
-    with writer.OrderedWriter(sink) as ordered:
+    monkeypatch.setattr(base, "_case_insensitive", lambda folder: True)
+    sink = TxtSink(tmp_path / "out")
+    with OrderedWriter(sink) as ordered:
         for position, name in enumerate(["A.png", "a.png", "b.png"]):
             ordered.put(position, {"image": name, "page": 0, "status": "ok", "text": name, "lines": [],
                                    "error": None})  # type: ignore[arg-type]
@@ -323,8 +325,8 @@ def test_file_names_in_messages_are_escaped(tmp_path: Path, capsys: pytest.Captu
     ("detection.unclip_ratio", float("inf")),
 ])
 def test_config_values_must_be_finite_and_bounded(key: str, value: float) -> None:
-    from pipeline.run.settings import run_config
     from pipeline.errors import ConfigError
+    from pipeline.run.settings import run_config
 
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         run_config(None, {key: value})
@@ -410,11 +412,11 @@ def test_wide_pages_convert_without_full_size_wide_copies(dtype: str) -> None:
 def test_workers_retire_between_tasks_and_are_replaced(limit: str) -> None:
     import multiprocessing
 
-    from pipeline.retire import RetiringProcessPool
+    from pipeline.run.backends.process import RecyclingPool
 
     # max_rss_mb=1: every worker is over it after its first task.
     options = {"max_tasks": 2} if limit == "max_tasks" else {"max_rss_mb": 1}
-    with RetiringProcessPool(max_workers=2, mp_context=multiprocessing.get_context("spawn"), **options) as pool:
+    with RecyclingPool(max_workers=2, mp_context=multiprocessing.get_context("spawn"), **options) as pool:
         pids = [pool.submit(os.getpid).result() for _ in range(6)]
         assert len(set(pids)) == (3 if limit == "max_tasks" else 6)
         assert len({f.result() for f in [pool.submit(os.getpid) for _ in range(12)]}) >= 2  # still parallel
@@ -422,15 +424,14 @@ def test_workers_retire_between_tasks_and_are_replaced(limit: str) -> None:
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="worker retirement needs Python 3.11")
 def test_the_process_backend_makes_a_retiring_pool_with_the_config_limits(tmp_path: Path) -> None:
-    from pipeline.run.backends.process import ProcessBackend
-    from pipeline.run.settings import run_config
     from pipeline.ocr.models import resolve_models
-    from pipeline.retire import RetiringProcessPool
+    from pipeline.run.backends.process import ProcessBackend, RecyclingPool
+    from pipeline.run.settings import run_config
 
     config = run_config(_limits_config(tmp_path, max_tasks_per_worker=7, max_worker_rss_mb=300))
     executor = ProcessBackend(1, config, resolve_models(config.models, config.engine.runtime)).make_executor()
     try:
-        assert isinstance(executor, RetiringProcessPool)
+        assert isinstance(executor, RecyclingPool)
         assert executor._retire_after == (7, 300 * 1024 * 1024)
         assert executor._initializer is ProcessBackend.initializer  # fault-injection tests swap it
     finally:
@@ -452,8 +453,8 @@ def test_a_run_with_workers_retiring_after_every_task_loses_nothing(tmp_path: Pa
 
 def test_a_damaged_model_cache_is_prepared_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.ocr.checksums import MANIFEST, verify_manifest
-    from pipeline.run.settings import run_config
     from pipeline.ocr.models import resolve_models
+    from pipeline.run.settings import run_config
 
     monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
     config = run_config(None)
@@ -469,8 +470,8 @@ def test_a_damaged_model_cache_is_prepared_again(tmp_path: Path, monkeypatch: py
 
 
 def test_a_worker_refuses_model_files_changed_after_preparation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.run.settings import run_config
     from pipeline.ocr.models import resolve_models
+    from pipeline.run.settings import run_config
     from pipeline.run.worker import init_worker
 
     monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))

@@ -17,16 +17,15 @@ from PIL import Image
 
 import faults
 from fake_engine import FakeEngine, draw_page
-from pipeline.run.backends import backend_names
 from pipeline.cli import main
-from pipeline.run.settings import run_config
-from pipeline.ocr.engine import OcrEngine
 from pipeline.errors import ExitCode
-from pipeline.inputs.filetypes import FOLDER_FORMATS
-from pipeline.output.formats import FORMATS, completed_pages
 from pipeline.inputs.discover import discover
+from pipeline.ocr.engine import OcrEngine
+from pipeline.ocr.registry import Engine
+from pipeline.output.formats import FORMATS, completed_pages
+from pipeline.run.backends import backend_names
 from pipeline.run.runner import run
-from pipeline.core.types import Engine
+from pipeline.run.settings import run_config
 
 HEIGHT = 8
 
@@ -104,7 +103,7 @@ def test_a_configs_format_alone_picks_its_default_output_name(tmp_path: Path, fa
     assert main(["run", str(folder), "-c", "my.yaml", "-w", "2", "-q"]) == ExitCode.IMAGES_FAILED
     output = work / FORMATS[fmt].default_output
     # The output, and its lock and keys files beside it (inside it for the folder formats; README "Safety").
-    sidecars = [] if fmt in FOLDER_FORMATS else [f"{output.name}.lock", f"{output.name}.keys.json"]
+    sidecars = [] if FORMATS[fmt].folder else [f"{output.name}.lock", f"{output.name}.keys.json"]
     assert sorted(p.name for p in work.iterdir()) == sorted(["my.yaml", output.name, *sidecars])
     assert completed_pages(output, fmt) == set(expected)
     # Run again: everything is there already, nothing is redone.

@@ -13,18 +13,13 @@ from hypothesis import strategies as st
 
 from pipeline.core.types import ImageRef, Recognized, Record
 from pipeline.ocr.records import error_record, ok_record
+from pipeline.output.base import escape_tsv, unescape_tsv
+from pipeline.output.csv import CSV_COLUMNS, CsvSink
 from pipeline.output.formats import FORMATS, completed_pages, open_sink
+from pipeline.output.jsonl import JsonlSink
 from pipeline.output.resume import _page_of_txt
-from pipeline.output.writer import (
-    CSV_COLUMNS,
-    CsvSink,
-    JsonlSink,
-    OrderedWriter,
-    TxtSink,
-    escape_tsv,
-    txt_relpath,
-    unescape_tsv,
-)
+from pipeline.output.txt import TxtSink, txt_relpath
+from pipeline.output.writer import OrderedWriter
 
 # Non-ASCII, spaces, both quotes, a comma: everything a CSV, a shell or a path joiner can trip on.
 AWKWARD = 'sub dir/通知 "quoted" it\'s, ok.png'

@@ -17,10 +17,9 @@ import pytest
 
 from fake_engine import ENGINE, draw_page
 from pdf_files import scan_pdf
-from pipeline.run.settings import run_config
 from pipeline.errors import ConfigError
+from pipeline.run.settings import run_config
 from pipeline.run.watch import ledger_path, watch
-from pipeline.run.worker import ENGINE_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -82,8 +81,8 @@ def test_files_dropped_while_it_runs_each_get_one_record_and_sigterm_stops_it(tm
     inbox, out = tmp_path / "inbox", tmp_path / "out.jsonl"
     inbox.mkdir()
     config = tmp_path / "watch.yaml"
-    config.write_text("watch:\n  settle_seconds: 1.0\n  poll_seconds: 0.5\n", encoding="utf-8")
-    env = {**os.environ, ENGINE_ENV: ENGINE,
+    config.write_text(f"watch:\n  settle_seconds: 1.0\n  poll_seconds: 0.5\nengine:\n  kind: {ENGINE}\n", encoding="utf-8")
+    env = {**os.environ,
            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
     child = subprocess.Popen([sys.executable, "-m", "pipeline", "watch", str(inbox), "-o", str(out), "-w", "1",
                               "-c", str(config), "-q"], env=env, stderr=subprocess.PIPE, text=True)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ocr.records import error_record, ok_record
 from pipeline.core.types import ImageRef, Recognized
-from pipeline.output.writer import JsonlSink, OrderedWriter
+from pipeline.ocr.records import error_record, ok_record
+from pipeline.output.jsonl import JsonlSink
+from pipeline.output.writer import OrderedWriter
 
 
 def _record(i: int) -> dict:

@@ -19,8 +19,6 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import yaml
-
 from pipeline.errors import ConfigError
 
 __all__ = [
@@ -85,6 +83,7 @@ class LayoutConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    kind: str  # a registered engine or module:Class (pipeline.ocr.registry)
     runtime: str
     device: str
     enable_mkldnn: bool

@@ -2,13 +2,14 @@
 
 Small frozen dataclasses and TypedDicts, picklable by construction (paths, boxes, compact crops and
 config; never an engine or a whole decoded image per region). This module imports nothing heavy:
-the engine, the scheduler, the writer and the tests all take their types from here.
+the engine, the scheduler, the writer and the tests all take their types from here
+(the engine's own interface is `pipeline.ocr.registry.Engine`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from pipeline.core.timing import StageTimes
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Box",
     "DetectResult",
-    "Engine",
     "ImageRef",
     "Line",
     "RecognizeResult",
@@ -34,20 +34,6 @@ Box = list[list[int]]  # four [x, y] corners, clockwise from top-left
 class Recognized:
     text: str
     score: float
-
-
-class Engine(Protocol):
-    """What a worker needs from an OCR engine (`pipeline.ocr.engine.OcrEngine`, or a test's fake)."""
-
-    def warm_up(self) -> None: ...
-
-    def detect(self, image: np.ndarray, wide: bool = False) -> list[tuple[Box, np.ndarray]]:
-        """Text regions in reading order, each as (box, BGR crop)."""
-        ...
-
-    def recognize(self, crops: list[np.ndarray]) -> list[Recognized]:
-        """Text and confidence of each crop, in the order given."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +83,7 @@ class Line(TypedDict, total=False):
 
 
 class Record(TypedDict, total=False):
-    """One page of output (the output contract in DESIGN.md section 2); built by `pipeline.ocr.records`."""
+    """One page of output (the output contract in docs/design.md); built by `pipeline.ocr.records`."""
 
     image: str
     page: int

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from pipeline.core.types import ImageRef
 from pipeline.errors import ImageReadError
 from pipeline.inputs.filetypes import INPUT_EXTENSIONS, is_multi_page, is_pdf
 from pipeline.inputs.pdf import count_pdf_pages
 from pipeline.inputs.reader import DEFAULT_MAX_PAGES, count_pages
-from pipeline.core.types import ImageRef
 
 __all__ = ["Discovery", "discover", "key_base", "normalised", "page_count", "walk"]
 

@@ -3,7 +3,7 @@ both: discovery, the reader and the txt output's file names all ask here)."""
 
 from __future__ import annotations
 
-__all__ = ["FOLDER_FORMATS", "IMAGE_EXTENSIONS", "INPUT_EXTENSIONS", "MULTI_PAGE_EXTENSIONS", "PDF_EXTENSIONS", "is_multi_page", "is_pdf"]
+__all__ = ["IMAGE_EXTENSIONS", "INPUT_EXTENSIONS", "MULTI_PAGE_EXTENSIONS", "PDF_EXTENSIONS", "is_multi_page", "is_pdf"]
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 """File name suffixes (lower-case, with the dot) that the pipeline treats as images."""
@@ -21,11 +21,6 @@ MULTI_PAGE_EXTENSIONS: frozenset[str] = frozenset({".tif", ".tiff"}) | PDF_EXTEN
 def is_multi_page(name: str) -> bool:
     """True for a file name (or path) with a multi-page format's suffix, in any case."""
     return name.lower().endswith(tuple(MULTI_PAGE_EXTENSIONS))
-
-
-FOLDER_FORMATS: frozenset[str] = frozenset({"txt", "hocr", "pdf"})
-"""Output formats that write a folder (files per page or per input, and errors.tsv), not one file.
-Here, not in `pipeline.output.formats`, so the low-level path checks can ask without an import circle."""
 
 
 def is_pdf(name: str) -> bool:

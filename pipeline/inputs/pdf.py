@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 
-from pipeline.errors import ImageReadError, one_line
 from pipeline.core.types import Line
+from pipeline.errors import ImageReadError, one_line
 
 __all__ = ["PdfPageSize", "count_pdf_pages", "embedded_lines", "open_pdf", "page_pixel_size", "render_page"]
 

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import Config
+from pipeline.core.timing import timed
+from pipeline.core.types import Box, Recognized
 from pipeline.ocr.models import ResolvedModels
 from pipeline.ocr.runtimes import runtime_named
-from pipeline.core.types import Box, Recognized
-from pipeline.core.timing import timed
 
 __all__ = ["OcrEngine", "cap_native_threads"]
 

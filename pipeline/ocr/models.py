@@ -11,7 +11,6 @@ race.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
 import sys
@@ -24,9 +23,9 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
-from pipeline.ocr.checksums import verify_manifest, write_manifest
 from pipeline.config import ModelConfig, ModelsConfig
 from pipeline.errors import ConfigError
+from pipeline.ocr.checksums import verify_manifest, write_manifest
 from pipeline.ocr.runtimes import runtime_named
 from pipeline.ocr.wheels import package_root
 

@@ -1,10 +1,10 @@
-"""Building the output record of one page (the output contract in DESIGN.md section 2)."""
+"""Building the output record of one page (the output contract in docs/design.md)."""
 
 from __future__ import annotations
 
+from pipeline.core.types import Box, ImageRef, Line, Recognized, Record
 from pipeline.errors import one_line
 from pipeline.ocr.layout import reading_order
-from pipeline.core.types import Box, ImageRef, Line, Recognized, Record
 
 __all__ = ["error_record", "lines_record", "ok_record"]
 

@@ -3,7 +3,7 @@
 PaddleOCR 3.x (through PaddleX) runs the same model on Paddle Inference or on ONNX Runtime
 (`engine="onnxruntime"`); the OpenVINO execution provider of the `onnxruntime-openvino` wheel runs
 the ONNX models too. Per core, ONNX Runtime is markedly faster than Paddle Inference with oneDNN on
-the PP-OCRv4 mobile models (DESIGN.md), and a worker that never imports paddle starts faster and
+the PP-OCRv4 mobile models (docs/design.md), and a worker that never imports paddle starts faster and
 holds less memory. Paddle Inference stays as the reference runtime.
 """
 

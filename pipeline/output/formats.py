@@ -1,5 +1,6 @@
 """The output formats, in one registry: each format names its sink (how records are written), its
-resume reader (which pages an existing output already holds) and its default output name.
+resume reader (which pages an existing output already holds), its default output name, whether its
+output is a folder, and the files it keeps with the output (the lock, the stored key base).
 
 The command line's `--format` choices, config validation, the run's writer and resume all read
 `FORMATS`, so a new format is one entry here.
@@ -17,14 +18,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from pipeline.errors import ConfigError
+from pipeline.output.base import ERRORS_TSV, Sink
+from pipeline.output.csv import CsvSink
 from pipeline.output.hocr import HocrSink
+from pipeline.output.jsonl import JsonlSink
+from pipeline.output.paths import refuse_symlink, shown
 from pipeline.output.resume import PageKey, read_csv, read_jsonl, read_page_files, read_txt
-from pipeline.output.writer import CsvSink, JsonlSink, Sink, TxtSink
+from pipeline.output.txt import TxtSink
 
 if TYPE_CHECKING:
     from pipeline.output.context import SinkContext
 
-__all__ = ["FORMATS", "OutputFormat", "completed_pages", "open_sink", "output_format"]
+__all__ = ["FORMATS", "OutputFormat", "beside", "completed_pages", "open_sink", "output_format"]
+
+# A folder output keeps its lock and its key base inside itself; a file output keeps them beside it.
+FOLDER_LOCK_NAME = ".pipeline.lock"
+FOLDER_KEYS_NAME = ".pipeline-keys.json"
+
+
+def beside(output: Path, suffix: str) -> Path:
+    """The file next to `output` named after it: `results.jsonl` -> `results.jsonl<suffix>`."""
+    return output.with_name(output.name + suffix)
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,27 @@ class OutputFormat:
     default_output: str  # used when neither -o nor the config's `output` names one
     sink: Callable[[Path, bool, SinkContext | None], Sink]  # (output, append, the run's inputs) -> an open sink
     completed: Callable[[Path, bool], set[PageKey]]  # (existing output, retry_errors) -> pages done
+    folder: bool  # the output is a folder (files per page or per input, and errors.tsv), not one file
+
+    def lock_path(self, output: Path) -> Path:
+        """The lock a run holds on `output` (`pipeline.output.lock`)."""
+        return output / FOLDER_LOCK_NAME if self.folder else beside(output, ".lock")
+
+    def keys_path(self, output: Path) -> Path:
+        """Where `output`'s key base is stored (`pipeline.output.keybase`)."""
+        return output / FOLDER_KEYS_NAME if self.folder else beside(output, ".keys.json")
+
+    def check_output(self, output: Path) -> None:
+        """ConfigError unless `output` can be this format's output: a folder or a file as the format
+        writes, never a symlink, nor a symlinked errors.tsv (a resume would truncate its target)."""
+        if self.folder:
+            if output.exists() and not output.is_dir():
+                raise ConfigError(f"the {self.name} format writes into a folder, but output {shown(output)} is a file")
+            refuse_symlink(output / ERRORS_TSV)
+        else:
+            refuse_symlink(output)
+            if output.is_dir():
+                raise ConfigError(f"output {shown(output)} is a folder; the {self.name} format writes a single file")
 
 
 def _records_only(cls: Callable[[Path, bool], Sink]) -> Callable[[Path, bool, SinkContext | None], Sink]:
@@ -57,16 +93,16 @@ def _read_pdf(output: Path, retry_errors: bool) -> set[PageKey]:
 FORMATS: dict[str, OutputFormat] = {
     fmt.name: fmt
     for fmt in (
-        # One JSON object per line (DESIGN.md section 2).
-        OutputFormat("jsonl", "results.jsonl", _records_only(JsonlSink), read_jsonl),
+        # One JSON object per line (docs/design.md, "Output contract").
+        OutputFormat("jsonl", "results.jsonl", _records_only(JsonlSink), read_jsonl, folder=False),
         # The same fields as columns; `lines` holds the JSON of the lines list.
-        OutputFormat("csv", "results.csv", _records_only(CsvSink), read_csv),
+        OutputFormat("csv", "results.csv", _records_only(CsvSink), read_csv, folder=False),
         # A folder mirroring the input tree, one .txt per page, and errors.tsv.
-        OutputFormat("txt", "results", _records_only(TxtSink), read_txt),
+        OutputFormat("txt", "results", _records_only(TxtSink), read_txt, folder=True),
         # The same, one hOCR file per page (line boxes and confidences).
-        OutputFormat("hocr", "results-hocr", HocrSink, read_page_files(".hocr")),
+        OutputFormat("hocr", "results-hocr", HocrSink, read_page_files(".hocr"), folder=True),
         # A folder mirroring the input tree, one searchable PDF per input file, and errors.tsv.
-        OutputFormat("pdf", "results-pdf", _pdf_sink, _read_pdf),
+        OutputFormat("pdf", "results-pdf", _pdf_sink, _read_pdf, folder=True),
     )
 }
 

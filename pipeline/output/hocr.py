@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.core.types import Line, Record
-from pipeline.output.writer import PageFileSink
+from pipeline.output.base import PageFileSink
 
 if TYPE_CHECKING:
     from pipeline.output.context import SinkContext

@@ -16,16 +16,13 @@ from pathlib import Path
 from typing import Sequence
 
 from pipeline.errors import ResumeError
-from pipeline.inputs.filetypes import FOLDER_FORMATS
+from pipeline.output.formats import output_format
 from pipeline.output.paths import open_no_follow, shown
 
 __all__ = ["keys_path", "settle_base"]
 
-TXT_KEYS_NAME = ".pipeline-keys.json"
-
-
 def keys_path(output: Path, fmt: str) -> Path:
-    return output / TXT_KEYS_NAME if fmt in FOLDER_FORMATS else output.with_name(output.name + ".keys.json")
+    return output_format(fmt).keys_path(output)
 
 
 def _stored(path: Path) -> Path | None:

@@ -15,20 +15,17 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline.errors import ConfigError
-from pipeline.inputs.filetypes import FOLDER_FORMATS
+from pipeline.output.formats import output_format
 from pipeline.output.paths import open_no_follow, shown
 
 __all__ = ["OutputInUse", "lock_path", "output_lock"]
-
-TXT_LOCK_NAME = ".pipeline.lock"
-
 
 class OutputInUse(ConfigError):
     """Another live run holds the output's lock (exit code 2: nothing was run)."""
 
 
 def lock_path(output: Path, fmt: str) -> Path:
-    return output / TXT_LOCK_NAME if fmt in FOLDER_FORMATS else output.with_name(output.name + ".lock")
+    return output_format(fmt).lock_path(output)
 
 
 if os.name == "nt":

@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline.errors import ConfigError
-from pipeline.inputs.filetypes import FOLDER_FORMATS
 
-__all__ = ["UnsafePath", "check_output_apart", "check_output_kind", "open_no_follow", "output_dir", "refuse_symlink", "shown"]
+__all__ = ["UnsafePath", "check_output_apart", "open_no_follow", "output_dir", "refuse_symlink", "shown"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation at the fd level
@@ -67,19 +66,6 @@ def check_output_apart(output: str | Path, inputs: Iterable[str | Path]) -> None
             continue
         raise ConfigError(f"output {shown(output)} {how} {shown(given)}; a run must not write among its inputs "
                           f"(choose an output outside them)")
-
-
-def check_output_kind(output: Path, fmt: str) -> None:
-    """ConfigError unless `output` can be this format's output: a folder for txt, hocr and pdf, else
-    a file; never a symlink, nor a symlinked errors.tsv (a resume would truncate its target)."""
-    if fmt in FOLDER_FORMATS:
-        if output.exists() and not output.is_dir():
-            raise ConfigError(f"the {fmt} format writes into a folder, but output {shown(output)} is a file")
-        refuse_symlink(output / "errors.tsv")
-    else:
-        refuse_symlink(output)
-        if output.is_dir():
-            raise ConfigError(f"output {shown(output)} is a folder; the {fmt} format writes a single file")
 
 
 def refuse_symlink(path: str | Path, what: str = "output") -> None:

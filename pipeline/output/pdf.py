@@ -19,15 +19,20 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pypdfium2 as pdfium
-
-from pipeline.errors import ResumeError
-from pipeline.inputs.filetypes import is_pdf
-from pipeline.inputs.pdf import PDFIUM_LOCK, page_pixel_size
-from pipeline.output.pdfwrite import add_image_page, add_text_layer, glyphless_font, import_page, new_document, save_bytes
-from pipeline.output.resume import PageKey, read_errors_tsv, remove_temp_files
 from pipeline.core.types import Record
-from pipeline.output.writer import ErrorList, atomic_write, file_relpath
+from pipeline.errors import ImageReadError, ResumeError
+from pipeline.inputs.filetypes import is_pdf
+from pipeline.inputs.pdf import count_pdf_pages, page_pixel_size
+from pipeline.output.base import ErrorList, atomic_write, file_relpath
+from pipeline.output.pdfwrite import (
+    add_image_page,
+    add_text_layer,
+    glyphless_font,
+    import_page,
+    new_document,
+    save_bytes,
+)
+from pipeline.output.resume import PageKey, read_errors_tsv, remove_temp_files
 
 if TYPE_CHECKING:
     from pipeline.output.context import SinkContext
@@ -94,15 +99,10 @@ class PdfSink:
 
 
 def _page_count(path: Path) -> int:
-    with PDFIUM_LOCK:
-        try:
-            doc = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as exc:
-            raise ResumeError(f"{path} is not a readable PDF ({exc}); delete it or start afresh with --overwrite") from None
-        try:
-            return len(doc)
-        finally:
-            doc.close()
+    try:
+        return count_pdf_pages(path)
+    except ImageReadError as exc:
+        raise ResumeError(f"{path} is not a readable PDF ({exc}); delete it or start afresh with --overwrite") from None
 
 
 def read_pdf_folder(root: Path, retry_errors: bool) -> set[PageKey]:

@@ -33,8 +33,8 @@ from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from PIL import Image
 
-from pipeline.inputs.pdf import PDFIUM_LOCK
 from pipeline.core.types import Line
+from pipeline.inputs.pdf import PDFIUM_LOCK
 
 __all__ = ["add_image_page", "add_text_layer", "glyphless_font", "helvetica", "import_page", "new_document",
            "save_bytes"]

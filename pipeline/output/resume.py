@@ -24,17 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
-from pipeline.output.cells import restore_cell
 from pipeline.errors import ResumeError
-from pipeline.output.writer import (
-    CSV_COLUMNS,
-    ERRORS_TSV,
-    ERRORS_TSV_COLUMNS,
-    atomic_write,
-    is_temp_name,
-    page_relpath,
-    unescape_tsv,
-)
+from pipeline.output.base import ERRORS_TSV, ERRORS_TSV_COLUMNS, atomic_write, is_temp_name, page_relpath, unescape_tsv
+from pipeline.output.cells import restore_cell
+from pipeline.output.csv import CSV_COLUMNS
 
 __all__ = ["PageKey", "read_csv", "read_errors_tsv", "read_jsonl", "read_page_files", "read_txt"]
 

@@ -17,20 +17,19 @@ from typing import IO, Iterator, Sequence
 from tqdm import tqdm
 
 from pipeline.config import Config
-from pipeline.errors import Interrupted
-from pipeline.run.backends import Backend, BackendOptions, backend_class, open_backend
-from pipeline.inputs.filetypes import FOLDER_FORMATS
-from pipeline.inputs.discover import discover, key_base, normalised
-from pipeline.output.keybase import settle_base
-from pipeline.ocr.models import resolve_models
-from pipeline.output.lock import output_lock
-from pipeline.output.paths import check_output_apart, check_output_kind
-from pipeline.core.types import ImageRef, Record
-from pipeline.run.scheduler import Scheduler
 from pipeline.core.timing import StageTimes, take_stage_times
-from pipeline.output.formats import completed_pages, open_sink
+from pipeline.core.types import ImageRef, Record
+from pipeline.errors import Interrupted
+from pipeline.inputs.discover import discover, key_base, normalised
+from pipeline.ocr.models import ResolvedModels, resolve_models
 from pipeline.output.context import SinkContext
+from pipeline.output.formats import completed_pages, open_sink, output_format
+from pipeline.output.keybase import settle_base
+from pipeline.output.lock import output_lock
+from pipeline.output.paths import check_output_apart
 from pipeline.output.writer import OrderedWriter
+from pipeline.run.backends import Backend, BackendOptions, backend_class, open_backend
+from pipeline.run.scheduler import Scheduler
 
 __all__ = ["RunSummary", "process_images", "run", "sigterm_as_interrupt"]
 
@@ -86,15 +85,17 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWriter, *, backend: str = "process",
                    quiet: bool = False, progress_file: IO[str] | None = None, pool: Backend | None = None,
-                   options: BackendOptions | None = None) -> RunSummary:
+                   options: BackendOptions | None = None, models: ResolvedModels | None = None) -> RunSummary:
     """OCR `images` (whose `index` is 0..n-1) and give each page's record to `writer`.
 
-    `pool` lets a caller (the benchmark) reuse warm workers; otherwise one is made and closed here.
+    `pool` lets a caller (the benchmark) reuse warm workers; otherwise one is made (with `models`, the
+    caller's resolved models, or resolved here) and closed here.
     """
     started = time.perf_counter()
     own_pool = pool is None
     if pool is None:
-        pool = open_backend(backend, config, resolve_models(config.models, config.engine.runtime), options)
+        models = models or resolve_models(config.models, config.engine.runtime)
+        pool = open_backend(backend, config, models, options)
     summary = RunSummary(images=len(images), workers=pool.workers, backend=backend)
     progress = tqdm(total=len(images), unit="img", disable=quiet, file=progress_file or sys.stderr, dynamic_ncols=True)
     scheduler: Scheduler | None = None
@@ -117,7 +118,7 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
     finally:
         progress.close()
         if own_pool or interrupted:
-            pool.close(kill=interrupted)
+            pool.shutdown(kill=interrupted)
         if interrupted:
             writer.flush_pending()  # finished pages still waiting for earlier ones: keep them
     summary.wall_seconds = time.perf_counter() - started
@@ -144,12 +145,12 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     roots = normalised(inputs)
     output = Path(config.output)
     check_output_apart(output, roots)
-    check_output_kind(output, config.format)
+    output_format(config.format).check_output(output)
     # A bad model config or a backend that cannot run here fails before the output is touched.
-    resolve_models(config.models, config.engine.runtime)
+    models = resolve_models(config.models, config.engine.runtime)
     backend_class(backend).check()
     with output_lock(output, config.format):
-        fresh = overwrite or (config.format not in FOLDER_FORMATS and not output.exists())
+        fresh = overwrite or (not output_format(config.format).folder and not output.exists())
         base = settle_base(output, config.format, roots, key_base(roots), fresh=fresh)
         found = discover(roots, base=base, follow_symlinks=config.follow_symlinks,
                          max_pages=config.limits.max_pages)
@@ -159,7 +160,8 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
         with sigterm_as_interrupt(), OrderedWriter(sink) as writer:
             if todo:
                 try:
-                    summary = process_images(todo, config, writer, backend=backend, quiet=quiet, options=options)
+                    summary = process_images(todo, config, writer, backend=backend, quiet=quiet, options=options,
+                                             models=models)
                 except Interrupted as stop:
                     raise Interrupted(f"{stop} Finished records are in {output}; run again (or with --resume) "
                                       "to continue.") from None

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from pipeline.run.backends import Backend
 from pipeline.config import Config
+from pipeline.core.timing import StageTimes
+from pipeline.core.types import Box, DetectResult, ImageRef, Recognized, RecognizeResult, RecognizeTask, Record
 from pipeline.errors import ImageReadError, RunFailed, one_line
 from pipeline.inputs.reader import read_bytes
 from pipeline.ocr.records import error_record, lines_record, ok_record
-from pipeline.core.types import Box, DetectResult, ImageRef, Recognized, RecognizeResult, RecognizeTask, Record
-from pipeline.core.timing import StageTimes
+from pipeline.run.backends import Backend
 from pipeline.run.worker import run_detect, run_recognize
 
 __all__ = ["RunFailed", "Scheduler", "chunk_ranges"]

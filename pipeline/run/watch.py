@@ -16,7 +16,6 @@ Ctrl-C / SIGTERM stop it like `run`: finished records are kept, the workers are 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -27,17 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.errors import ConfigError, Interrupted
-from pipeline.executors import WorkerPool, worker_count
-from pipeline.output.formats import open_sink
-from pipeline.inputs.discover import page_count, walk
-from pipeline.ocr.models import resolve_models
-from pipeline.output.lock import output_lock
-from pipeline.run.runner import process_images, sigterm_as_interrupt, sink_context
-from pipeline.output.paths import check_output_apart, check_output_kind
-from pipeline.output.context import SinkContext
 from pipeline.core.types import ImageRef, Record
-from pipeline.output.writer import OrderedWriter, Sink
+from pipeline.errors import ConfigError, Interrupted
+from pipeline.inputs.discover import page_count, walk
+from pipeline.ocr.checksums import file_digest
+from pipeline.ocr.models import resolve_models
+from pipeline.output.base import Sink
+from pipeline.output.context import SinkContext
+from pipeline.output.formats import beside, open_sink, output_format
+from pipeline.output.lock import output_lock
+from pipeline.output.paths import check_output_apart
+from pipeline.output.writer import OrderedWriter
+from pipeline.run.backends import Backend, open_backend
+from pipeline.run.runner import process_images, sigterm_as_interrupt, sink_context
 
 __all__ = ["WatchSummary", "ledger_path", "watch"]
 
@@ -58,7 +59,7 @@ class WatchSummary:
 
 
 def ledger_path(output: Path) -> Path:
-    return output.parent / (output.name + ".watch-seen.jsonl")
+    return beside(output, ".watch-seen.jsonl")
 
 
 def _read_ledger(path: Path) -> dict[str, str]:
@@ -76,14 +77,10 @@ def _read_ledger(path: Path) -> dict[str, str]:
 
 
 def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+        return file_digest(path)
     except OSError:
         return None  # gone or unreadable: the next scan decides
-    return digest.hexdigest()
 
 
 class _LedgerSink:
@@ -140,7 +137,7 @@ def _check_paths(inbox: Path, output: Path, fmt: str) -> None:
     if not inbox.is_dir():
         raise ConfigError(f"watch needs an existing folder to watch, got {inbox}")
     check_output_apart(output, [inbox])  # an output inside the inbox would be OCR'd in turn
-    check_output_kind(output, fmt)
+    output_format(fmt).check_output(output)
 
 
 class _Inbox:
@@ -202,7 +199,7 @@ def watch(inbox: str | Path, config: Config, *, once: bool = False, backend: str
     files = _Inbox(root, config.watch.settle_seconds, seen, config.follow_symlinks)
     stop = stop or threading.Event()
     wakeup = None if once else _Wakeup(root)
-    pool: WorkerPool | None = None
+    pool: Backend | None = None
     context = sink_context([], config)  # its sources grow batch by batch
     with sigterm_as_interrupt(), output_lock(output, config.format):
         sink = open_sink(config.format, output, append=True, context=context)
@@ -211,7 +208,7 @@ def watch(inbox: str | Path, config: Config, *, once: bool = False, backend: str
                 ready, settling = files.scan()
                 if ready:
                     if pool is None:
-                        pool = WorkerPool(backend, worker_count(backend, config), config, models)
+                        pool = open_backend(backend, config, models)
                     _process(ready, config, context, sink, ledger, seen, pool, summary, quiet)
                     continue
                 if once and not settling:
@@ -225,21 +222,21 @@ def watch(inbox: str | Path, config: Config, *, once: bool = False, backend: str
                     time.sleep(wait)
         except (KeyboardInterrupt, Interrupted):
             if pool is not None:
-                pool.close(kill=True)
+                pool.shutdown(kill=True)
                 pool = None
             raise Interrupted(f"{summary.describe()} Finished records are in {output}.") from None
         finally:
             if wakeup is not None:
                 wakeup.close()
             if pool is not None:
-                pool.close()
+                pool.shutdown()
             sink.close()
     summary.warnings = files.warnings
     return summary
 
 
 def _process(ready: list[tuple[str, Path, str]], config: Config, context: SinkContext, sink: Sink, ledger: Path,
-             seen: dict[str, str], pool: WorkerPool, summary: WatchSummary, quiet: bool) -> None:
+             seen: dict[str, str], pool: Backend, summary: WatchSummary, quiet: bool) -> None:
     images: list[ImageRef] = []
     for rel, path, _digest in ready:
         for page in range(page_count(path, config.limits.max_pages)):

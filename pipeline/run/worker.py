@@ -5,15 +5,13 @@ initializer's return value away). The slot is per process: a Dask worker builds 
 plugin's setup and runs tasks on other threads. The thread-pool backend asks for one engine per
 thread instead (`per_thread=True`), as PaddleOCR engines are not thread-safe.
 
-The engine is `pipeline.ocr.engine.OcrEngine` unless the environment variable `PIPELINE_ENGINE` names
-another class as `module:Class` (built with the same arguments, with the `pipeline.core.types.Engine`
-methods): tests use it to run the scheduler, the pools and the writer on a fast fake engine.
-Spawned workers inherit the variable.
+The engine is the class `engine.kind` names (`pipeline.ocr.registry`: PaddleOCR's, unless a test
+registers its fake engine there); the parent has settled that name to a `module:Class` that every
+worker imports.
 """
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -21,26 +19,23 @@ import signal
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from pipeline.ocr.checksums import MANIFEST, verify_manifest
 from pipeline.config import Config, LimitsConfig, PdfConfig
+from pipeline.core.timing import take_stage_times, timed
+from pipeline.core.types import Box, DetectResult, ImageRef, RecognizeResult, RecognizeTask
+from pipeline.errors import one_line
 from pipeline.inputs.filetypes import is_pdf
 from pipeline.inputs.pdf import embedded_lines, render_page
-from pipeline.ocr.engine import OcrEngine
-from pipeline.ocr.line_angle import LineAngleClassifier
-from pipeline.ocr.orientation import MIN_SIDE, PageOrientation
-from pipeline.ocr.models import ResolvedModels
-from pipeline.errors import one_line
 from pipeline.inputs.reader import decode_image, read_image
-from pipeline.core.types import Box, DetectResult, Engine, ImageRef, RecognizeResult, RecognizeTask
-from pipeline.core.timing import take_stage_times, timed
+from pipeline.ocr.checksums import MANIFEST, verify_manifest
+from pipeline.ocr.line_angle import LineAngleClassifier
+from pipeline.ocr.models import ResolvedModels
+from pipeline.ocr.orientation import MIN_SIDE, PageOrientation
+from pipeline.ocr.registry import Engine, load_engine
 
-__all__ = ["ENGINE_ENV", "current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
-
-ENGINE_ENV = "PIPELINE_ENGINE"
+__all__ = ["current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +89,7 @@ def init_worker(config: Config, models: ResolvedModels, per_thread: bool = False
 def _build(config: Config, models: ResolvedModels) -> _Slot:
     for model in (models.detection, models.recognition):
         _check_model_files(model.dir)
-    engine = _engine_class()(config, models)
+    engine = load_engine(config.engine.kind)(config, models)
     line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
     orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
     if config.engine.warmup:
@@ -114,14 +109,6 @@ def _check_model_files(folder: str | None) -> None:
         problem = verify_manifest(Path(folder))
         if problem is not None:
             raise RuntimeError(f"model files in {folder} changed since they were prepared: {problem}")
-
-
-def _engine_class() -> Callable[[Config, ResolvedModels], Engine]:
-    spec = os.environ.get(ENGINE_ENV)
-    if not spec:
-        return OcrEngine
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
 def _current_slot() -> _Slot:

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import Config
+from pipeline.core.types import ImageRef, Recognized
 from pipeline.ocr.engine import cap_native_threads
 from pipeline.ocr.models import ResolvedModels
 from pipeline.ocr.records import Record, ok_record
 from pipeline.ocr.runtimes import runtime_named
-from pipeline.core.types import ImageRef, Recognized
 
 __all__ = ["offline_paddleocr", "reference_lines", "reference_ocr", "reference_record", "reference_records"]
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from typing import Any
 
+from pipeline.config import Config
+from pipeline.errors import ConfigError
+from pipeline.ocr.models import ResolvedModels
 from pipeline.run.backends.base import Backend, BackendOptions, ExecutorBackend
 from pipeline.run.backends.dask import DaskBackend
 from pipeline.run.backends.process import ProcessBackend
 from pipeline.run.backends.serial import SerialBackend
 from pipeline.run.backends.thread import ThreadBackend
-from pipeline.config import Config
-from pipeline.errors import ConfigError
-from pipeline.ocr.models import ResolvedModels
 
 __all__ = [
     "Backend",

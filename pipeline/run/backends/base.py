@@ -9,6 +9,7 @@ so the fault handling in `pipeline.run.scheduler` is the same code for every bac
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from concurrent.futures import BrokenExecutor, Executor, Future
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any, Callable, ClassVar, Sequence, TypeVar
 from pipeline.config import Config
 from pipeline.errors import RunFailed
 from pipeline.ocr.models import ResolvedModels
+from pipeline.ocr.registry import engine_spec
 from pipeline.run.worker import ping
 
 __all__ = ["Backend", "BackendOptions", "ExecutorBackend"]
@@ -45,7 +47,8 @@ class Backend(ABC):
     def __init__(self, workers: int, config: Config, models: ResolvedModels,
                  options: BackendOptions | None = None) -> None:
         self.workers = workers
-        self.config = config
+        # The engine's name settled here, in the parent: a worker imports the class it names.
+        self.config = dataclasses.replace(config, engine=dataclasses.replace(config.engine, kind=engine_spec(config.engine.kind)))
         self.models = models
         self.options = options or BackendOptions()
         self.restarts = 0  # workers replaced so far (after a death or a hang)
@@ -95,9 +98,6 @@ class Backend(ABC):
     @abstractmethod
     def shutdown(self, *, kill: bool = False) -> None:
         """Stop the workers; `kill`: now, without waiting for their tasks."""
-
-    def close(self, *, kill: bool = False) -> None:  # the name the runner and bench use
-        self.shutdown(kill=kill)
 
     def __enter__(self) -> Backend:
         self.start()

@@ -24,10 +24,10 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import replace
 from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
-from pipeline.run.backends.base import Backend, Initializer
 from pipeline.config import Config, ModelConfig
 from pipeline.errors import ConfigError, RunFailed, one_line
 from pipeline.ocr.models import ResolvedModel, ResolvedModels
+from pipeline.run.backends.base import Backend, Initializer
 from pipeline.run.worker import init_worker, ping
 
 __all__ = ["DaskBackend", "require_dask"]

@@ -8,9 +8,9 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from pipeline.run.backends.base import Initializer
 from pipeline.config import Config
 from pipeline.ocr.models import resolve_models
+from pipeline.run.backends.base import Initializer
 
 __all__ = ["EngineSetup"]
 

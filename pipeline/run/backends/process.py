@@ -1,24 +1,178 @@
 """`process`: a `ProcessPoolExecutor` with the `spawn` start method on every OS (Linux runs test
 what Windows does), whose initializer builds one engine per worker process.
 
-Workers retire between tasks past the memory or task-count limits (`pipeline.retire`), and the
-pool starts fresh ones. A worker that dies breaks the whole pool (`BrokenExecutor` on every task
-in flight), and a hung worker can only be stopped by killing it: either way the pool is torn down
-and built again.
+Only the pool's public API is used. Each worker tells the parent its pid from its initializer, and
+after each task which worker ran it, over a queue it was given at its start; so the parent can
+sample, count and kill its own workers. When a worker has run `limits.max_tasks_per_worker` tasks,
+or its memory (RSS) has grown past `limits.max_worker_rss_mb`, the parent waits for the tasks in
+flight and starts a fresh pool: no public API retires a single worker, and the stdlib's
+`max_tasks_per_child` can deadlock on Python 3.11 when a retiring worker was counted idle.
+
+A worker that dies breaks the whole pool (`BrokenExecutor` on every task in flight), and a hung
+worker can only be stopped by killing it: either way the pool is torn down and built again.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
-from typing import Any, ClassVar, Sequence
+import os
+import threading
+import time
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
+from multiprocessing.queues import SimpleQueue
+from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
-from pipeline import retire
-from pipeline.run.backends.base import ExecutorBackend, Initializer
+import psutil
+
 from pipeline.errors import RunFailed
+from pipeline.run.backends.base import ExecutorBackend, Initializer
 from pipeline.run.worker import init_worker
 
-__all__ = ["ProcessBackend"]
+__all__ = ["ProcessBackend", "RecyclingPool"]
+
+T = TypeVar("T")
+_MIB = 1024 * 1024
+_DRAIN_TIMEOUT = 120.0
+_START_TIMEOUT = 60.0  # how long a new pool waits for its workers to announce themselves  # how long a recycle waits for the tasks in flight before it tries again later
+_news: SimpleQueue | None = None  # in a worker: where it tells the parent its pid, once and after each task
+
+
+def _announce(news: SimpleQueue, initializer: Initializer | None, *initargs: Any) -> None:
+    """Worker initializer: tell the parent this worker's pid, then build what the real initializer builds."""
+    global _news
+    _news = news
+    news.put((os.getpid(), False))
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _counted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a task, then tell the parent which worker ran it."""
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        if _news is not None:
+            _news.put((os.getpid(), True))
+
+
+class RecyclingPool(Executor):
+    """A spawn `ProcessPoolExecutor` whose workers are replaced after `max_tasks` tasks each, or, all
+    at once at a quiet point, once one of them has grown past `max_rss_mb` MiB of RSS (0: no limit)."""
+
+    def __init__(self, max_workers: int, mp_context: Any = None, initializer: Initializer | None = None,
+                 initargs: tuple[Any, ...] = (), *, max_tasks: int = 0, max_rss_mb: int = 0) -> None:
+        self._max_workers = max_workers
+        self._context = mp_context or multiprocessing.get_context("spawn")
+        self._initializer = initializer
+        self._initargs = initargs
+        self._retire_after = (max_tasks, max_rss_mb * _MIB)
+        self._news: SimpleQueue = self._context.SimpleQueue()
+        self._workers: dict[int, psutil.Process] = {}
+        self._tasks_done: dict[int, int] = {}  # by worker pid, in this pool
+        self._submitted = 0  # tasks given to this pool
+        self._in_flight: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+        self.recycles = 0  # pools replaced
+        self._pool = self._new_pool()
+
+    def _new_pool(self, start_all: bool = False) -> ProcessPoolExecutor:
+        """A new pool. The stdlib starts a worker per task while none is idle; `start_all` starts them
+        all at once with as many no-op tasks and waits for their announcements (made before they build
+        their engines), so their memory is watched from the first task on."""
+        pool = ProcessPoolExecutor(self._max_workers, self._context, _announce,
+                                   (self._news, self._initializer, *self._initargs))
+        if not start_all:
+            return pool
+        starters = [pool.submit(os.getpid) for _ in range(self._max_workers)]
+        deadline = time.monotonic() + _START_TIMEOUT
+        while len(self._workers) < self._max_workers and time.monotonic() < deadline:
+            if any(f.done() and f.exception() is not None for f in starters):
+                break  # a broken pool: the caller's first task will say so
+            self._read_news()
+            time.sleep(0.01)
+        return pool
+
+    def _read_news(self) -> None:
+        while not self._news.empty():
+            pid, after_task = self._news.get()
+            if after_task:
+                self._tasks_done[pid] = self._tasks_done.get(pid, 0) + 1
+            elif pid not in self._workers:
+                try:
+                    self._workers[pid] = psutil.Process(pid)
+                except psutil.NoSuchProcess:
+                    pass
+
+    def workers(self) -> list[psutil.Process]:
+        """The live worker processes (those that have announced themselves)."""
+        self._read_news()
+        for pid, process in list(self._workers.items()):
+            try:
+                alive = process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                alive = False
+            if not alive:
+                del self._workers[pid]
+        return list(self._workers.values())
+
+    def _worn_out(self) -> str | None:
+        """Why the workers are due for replacement ("tasks" or "memory"), or None."""
+        self._read_news()
+        max_tasks, max_rss = self._retire_after
+        if max_tasks and (any(done >= max_tasks for done in self._tasks_done.values())
+                          or self._submitted >= max_tasks * self._max_workers):  # a burst of tasks, none back yet
+            return "tasks"
+        if max_rss:
+            for process in self.workers():
+                try:
+                    if process.memory_info().rss > max_rss:
+                        return "memory"
+                except psutil.Error:
+                    continue
+        return None
+
+    def _recycle_if_due(self) -> None:
+        if not any(self._retire_after):
+            return
+        why = self._worn_out()
+        if why is None:
+            return
+        with self._lock:
+            in_flight = list(self._in_flight)
+        if in_flight and wait(in_flight, timeout=_DRAIN_TIMEOUT).not_done:
+            return  # not quiet yet (a hung task is the scheduler's to handle): try at a later submit
+        self._pool.shutdown(wait=True)
+        self._read_news()
+        self._workers.clear()
+        self._tasks_done.clear()
+        self._submitted = 0
+        self._pool = self._new_pool(start_all=why == "memory")
+        self.recycles += 1
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        self._recycle_if_due()
+        future = self._pool.submit(_counted, fn, *args, **kwargs)
+        self._submitted += 1
+        with self._lock:
+            self._in_flight.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def kill(self) -> None:
+        """Kill the worker processes now, without waiting for their tasks. They are not waited for
+        here: reaping them would hide their exit from the pool, whose shutdown joins them."""
+        for process in self.workers():
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 class ProcessBackend(ExecutorBackend):
@@ -27,14 +181,10 @@ class ProcessBackend(ExecutorBackend):
     initializer: ClassVar[Initializer] = staticmethod(init_worker)  # fault-injection tests swap it
 
     def make_executor(self) -> Executor:
-        options: dict[str, Any] = dict(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=type(self).initializer, initargs=(self.config, self.models))
-        if not retire.SUPPORTED:
-            return ProcessPoolExecutor(**options)
-        # Workers retire between tasks past limits.max_worker_rss_mb or limits.max_tasks_per_worker.
         limits = self.config.limits
-        return retire.RetiringProcessPool(**options, max_tasks=limits.max_tasks_per_worker,
-                                          max_rss_mb=limits.max_worker_rss_mb)
+        return RecyclingPool(self.workers, multiprocessing.get_context("spawn"), type(self).initializer,
+                             (self.config, self.models), max_tasks=limits.max_tasks_per_worker,
+                             max_rss_mb=limits.max_worker_rss_mb)
 
     def is_crash(self, exc: BaseException) -> bool:
         return isinstance(exc, BrokenExecutor)
@@ -43,25 +193,16 @@ class ProcessBackend(ExecutorBackend):
     def can_replace_workers(self) -> bool:
         return self._owned
 
-    def _processes(self) -> list[Any]:
-        # ProcessPoolExecutor keeps its processes private; there is no public way to kill them.
-        return list((getattr(self._executor, "_processes", None) or {}).values())
+    def _worker_processes(self) -> list[psutil.Process]:
+        executor = self._executor
+        return executor.workers() if isinstance(executor, RecyclingPool) else []
 
     def worker_pids(self) -> list[int]:
-        return [p.pid for p in self._processes() if p.pid is not None]
-
-    def crash_detail(self) -> str:
-        codes = [p.exitcode for p in self._processes() if p.exitcode not in (None, 0)]
-        return f" (exit code {codes[0]})" if codes else ""
+        return [process.pid for process in self._worker_processes()]
 
     def _kill(self) -> None:
-        """Kill the worker processes now, without waiting for their tasks."""
-        processes = self._processes()
-        for process in processes:
-            if process.is_alive():
-                process.kill()
-        for process in processes:
-            process.join(timeout=10)
+        if isinstance(self._executor, RecyclingPool):
+            self._executor.kill()
 
     def _rebuild(self, why: str) -> None:
         if not self.can_replace_workers:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from concurrent.futures import Executor, Future
 from typing import Any, Callable, TypeVar
 
-from pipeline.run.backends.base import ExecutorBackend
 from pipeline.config import Config
+from pipeline.run.backends.base import ExecutorBackend
 from pipeline.run.worker import init_worker
 
 __all__ = ["SerialBackend", "SerialExecutor"]

@@ -2,7 +2,7 @@
 
     python -m pipeline.tools.bench.cell SPEC.json RESULT.json
 
-Our backends run exactly as `pipeline run` runs them: `process_images` with a backend (`WorkerPool`)
+Our backends run exactly as `pipeline run` runs them: `process_images` with a backend (`open_backend`)
 that makes and owns its workers (so task timeouts and worker restarts stay on). The pool is made once
 and kept warm over the repeats: its start (workers spawned, engines built and warmed) is timed
 apart as warm-up, with a barrier that every worker must reach with its engine built. The whole
@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import ExitCode, one_line
 from pipeline.tools.bench.data import YARDSTICKS, CellResult, CellSpec, page_key
 from pipeline.tools.bench.sampling import MIB, TreeSampler
-from pipeline.errors import ExitCode, one_line
 
 __all__ = ["main", "run_cell"]
 
@@ -99,10 +99,10 @@ def _record_sampler(result: CellResult, sampler: TreeSampler, worker_pids: Seque
 
 
 def _cell_ours(spec: CellSpec) -> CellResult:
-    from pipeline.executors import WorkerPool, worker_count
     from pipeline.ocr.models import resolve_models
-    from pipeline.run.runner import process_images
     from pipeline.output.writer import OrderedWriter
+    from pipeline.run.backends import open_backend
+    from pipeline.run.runner import process_images
 
     config = _config(spec)
     models = resolve_models(config.models, config.engine.runtime)
@@ -114,7 +114,7 @@ def _cell_ours(spec: CellSpec) -> CellResult:
 
         manager = multiprocessing.get_context("spawn").Manager()  # started before the clock
     started = time.perf_counter()
-    pool = WorkerPool(spec.mode, worker_count(spec.mode, config), config, models)
+    pool = open_backend(spec.mode, config, models)
     try:
         try:
             ids = _warm_pool(pool, manager)
@@ -141,14 +141,14 @@ def _cell_ours(spec: CellSpec) -> CellResult:
         result.stage_seconds = stage_totals
         _record_sampler(result, sampler, worker_pids)
     finally:
-        pool.close()
+        pool.shutdown()
     return result
 
 
 def _cell_yardstick(spec: CellSpec) -> CellResult:
     """A yardstick: one engine, one page at a time, in this process."""
-    from pipeline.tools.bench.yardsticks import build, warm_page
     from pipeline.inputs.reader import read_image
+    from pipeline.tools.bench.yardsticks import build, warm_page
 
     config = _config(spec)
     images = _images(spec)

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline.config import usable_cores
+from pipeline.errors import ConfigError, ExitCode
 from pipeline.tools.bench.chart import draw_chart
 from pipeline.tools.bench.data import DEFAULT_VARIANT, PADDLEOCR, CellResult
 from pipeline.tools.bench.fmt import rate
@@ -27,8 +29,6 @@ from pipeline.tools.bench.report import cpu_model, explanations, format_table, m
 from pipeline.tools.bench.stats import build_rows
 from pipeline.tools.bench.verdicts import headline, note_line, recommendation
 from pipeline.tools.bench.whole import run_rounds
-from pipeline.config import usable_cores
-from pipeline.errors import ConfigError, ExitCode
 
 __all__ = ["bench_command", "run_bench"]
 
@@ -66,9 +66,9 @@ def _plan(options: BenchOptions, out_dir: Path) -> tuple[Plan, list[Variant], in
 
 def _prepare(plan: Plan) -> int:
     """Prepare every variant's models once (before any cell starts); the number of pages."""
-    from pipeline.run.settings import run_config
     from pipeline.inputs.discover import discover
     from pipeline.ocr.models import resolve_models
+    from pipeline.run.settings import run_config
 
     for path in plan.configs.values():
         config = run_config(path)

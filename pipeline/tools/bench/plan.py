@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.tools.bench.data import DEFAULT_VARIANT, PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellSpec
 from pipeline.errors import ConfigError
+from pipeline.tools.bench.data import DEFAULT_VARIANT, PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellSpec
 
 __all__ = [
     "DEFAULT_MODES",

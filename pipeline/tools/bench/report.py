@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import usable_cores
 from pipeline.tools.bench.data import PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellResult, Row
 from pipeline.tools.bench.fmt import opt, rate, spread_text
 from pipeline.tools.bench.plan import RAPIDOCR_THREADS
-from pipeline.config import usable_cores
 
 __all__ = ["cpu_model", "explanations", "format_table", "machine", "write_json"]
 

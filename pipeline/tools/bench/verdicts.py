@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline.config import usable_cores
 from pipeline.tools.bench.data import DEFAULT_VARIANT, RAPIDOCR, Row
 from pipeline.tools.bench.fmt import rate
 from pipeline.tools.bench.stats import ratio
-from pipeline.config import usable_cores
 
 __all__ = ["headline", "note_line", "recommendation"]
 

@@ -2,7 +2,7 @@
 
 - `paddleocr`: plain `PaddleOCR(...)` with its own defaults (recognition batch 6, its detection
   sizes and thresholds), except the embedded model folders and the orientation models off (the
-  offline constructor in DESIGN.md), at `cpu_threads` threads. `engine` other than "paddle" runs it
+  offline constructor in docs/design.md), at `cpu_threads` threads. `engine` other than "paddle" runs it
   on that PaddleX engine instead (e.g. "onnxruntime"), for a yardstick on the same runtime as ours.
 - `paddleocr-ours`: PaddleOCR with our settings and runtime (`pipeline.tools.reference`), its lines put in
   our reading order: the text every row of ours is compared with.
@@ -34,7 +34,7 @@ Yardstick = tuple[Any, Predict]
 
 
 def _plain_paddleocr(models: Any, threads: int, engine: str) -> Any:
-    # What a user sets to run offline (DESIGN.md); nothing else is tuned.
+    # What a user sets to run offline (docs/design.md); nothing else is tuned.
     os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
     from pipeline.tools.reference import offline_paddleocr
 
@@ -52,8 +52,8 @@ def _predict_paddleocr(ocr: Any, pixels: Any) -> list[str]:
 
 def _predict_as_ours(config: Any, ocr: Any, source: Any) -> list[str]:
     """PaddleOCR's lines made into a record as a run makes it (reading order, score threshold)."""
-    from pipeline.tools.reference import reference_record
     from pipeline.core.types import ImageRef
+    from pipeline.tools.reference import reference_record
 
     record = reference_record(ocr.predict(source)[0], ImageRef(0, "", "", 0), config)
     return [line["text"] for line in record["lines"]]
@@ -106,9 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--engine", default="paddle")
     parser.add_argument("--out", required=True, help="JSONL with the lines of every page")
     args = parser.parse_args(argv)
-    from pipeline.run.settings import run_config
     from pipeline.inputs.discover import discover
     from pipeline.inputs.reader import read_image
+    from pipeline.run.settings import run_config
 
     config = run_config(args.config)
     ocr, predict = build(args.kind, config, args.threads, args.engine)
