@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.config import Config
 from pipeline.core.types import Box, Recognized
 from pipeline.ocr.models import ResolvedModels
+from pipeline.ocr.registry import EngineSettings
 
 ENGINE = f"{__name__}:FakeEngine"
 _DARK = 128
 
 
 class FakeEngine:
-    def __init__(self, config: Config, models: ResolvedModels) -> None:
-        self.config = config
+    def __init__(self, settings: EngineSettings, models: ResolvedModels) -> None:
+        self.settings = settings
 
     def warm_up(self) -> None:
         pass

@@ -20,6 +20,7 @@ from pipeline.errors import ExitCode
 from pipeline.inputs.discover import discover
 from pipeline.inputs.filetypes import is_multi_page
 from pipeline.ocr.engine import OcrEngine
+from pipeline.ocr.registry import EngineSettings
 from pipeline.ocr.models import ResolvedModels
 from pipeline.ocr.records import Record
 from pipeline.run.runner import run
@@ -34,7 +35,7 @@ def _engine_size(engine: object) -> int:
 
 
 def test_an_engine_cannot_cross_to_a_pool(config: Config, models: ResolvedModels) -> None:
-    engine = OcrEngine(config, models)
+    engine = OcrEngine(EngineSettings.of(config), models)
     with pytest.raises(TypeError, match="pickle"):
         pickle.dumps(engine)
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
@@ -168,7 +169,7 @@ def test_a_single_page_detected_with_every_core_reads_the_same(tmp_path: Path, c
                                                                 reference_texts: dict[tuple[str, int], list[str]]) -> None:
     from pipeline.inputs.reader import read_image
 
-    engine = OcrEngine(replace(config, workers=2), models)
+    engine = OcrEngine(EngineSettings.of(replace(config, workers=2)), models)
     page = read_image(SAMPLES / "letter_en.png")
     narrow, wide = engine.detect(page), engine.detect(page, wide=True)
     assert [box for box, _ in narrow] == [box for box, _ in wide]

@@ -15,6 +15,7 @@ from conftest import SAMPLES
 from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.ocr.engine import OcrEngine
+from pipeline.ocr.registry import EngineSettings
 from pipeline.ocr.models import ResolvedModels, resolve_models
 from pipeline.ocr.runtimes import RUNTIMES, runtime_named
 from pipeline.run.runner import run
@@ -91,7 +92,7 @@ def test_paddle_runtime_reads_the_same_text_as_the_onnx_default(tmp_path: Path, 
 
 
 def test_the_wide_detector_is_built_only_when_used(config: Config, models: ResolvedModels) -> None:
-    engine = OcrEngine(replace(config, workers=2), models)
+    engine = OcrEngine(EngineSettings.of(replace(config, workers=2)), models)
     engine.warm_up()
     assert engine._det_wide is None  # start-up pays for one detector only
     page = np.full((120, 400, 3), 255, dtype=np.uint8)

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.config import Config
 from pipeline.core.timing import timed
 from pipeline.core.types import Box, Recognized
 from pipeline.ocr.models import ResolvedModels
+from pipeline.ocr.registry import EngineSettings
 from pipeline.ocr.runtimes import runtime_named
 
 __all__ = ["OcrEngine", "cap_native_threads"]
@@ -80,21 +80,21 @@ def _bucket_recognition_widths(rec: Any, bucket: int) -> None:
 class OcrEngine:
     """One detection and one recognition predictor. Not thread-safe: one per thread or process."""
 
-    def __init__(self, config: Config, models: ResolvedModels) -> None:
-        cap_native_threads(config.threads_per_worker)
+    def __init__(self, settings: EngineSettings, models: ResolvedModels) -> None:
+        cap_native_threads(settings.threads)
         from paddleocr import TextDetection, TextRecognition  # heavy: import only where used
         from paddlex.inference.pipelines.components import CropByPolys, SortQuadBoxes
 
         # Scaling a large page down to detection.max_side_limit is what we ask for, not news: PaddleX
         # would log it for every such page.
         logging.getLogger("paddlex").addFilter(lambda record: "exceeds max_side_limit" not in record.getMessage())
-        runtime = runtime_named(config.engine.runtime)
-        engine = config.engine
+        runtime = runtime_named(settings.engine.runtime)
+        engine = settings.engine
 
         def on_runtime(threads: int) -> dict[str, Any]:
             return runtime.predictor_kwargs(threads, engine.device, engine.enable_mkldnn, engine.mkldnn_cache_capacity)
 
-        det = config.detection
+        det = settings.detection
 
         def detector(threads: int) -> Any:
             return TextDetection(
@@ -108,24 +108,24 @@ class OcrEngine:
                 **on_runtime(threads),
             )
 
-        self._det = detector(config.threads_per_worker)
+        self._det = detector(settings.threads)
         # A second detector using every core, for a page detected while the other workers idle
         # (a single large page): detection cannot be split across workers, but across threads.
         # Built on first use: most runs (many pages) never need it, and each costs start-up time.
-        all_threads = config.resolved_workers() * config.threads_per_worker
-        self._wide_threads = all_threads if det.use_idle_cores and all_threads > config.threads_per_worker else 0
+        all_threads = settings.all_threads
+        self._wide_threads = all_threads if det.use_idle_cores and all_threads > settings.threads else 0
         self._det_wide: Any = None
         self._make_detector = detector
         self._rec = TextRecognition(
-            model_name=models.recognition.name, model_dir=models.recognition.dir, **on_runtime(config.threads_per_worker)
+            model_name=models.recognition.name, model_dir=models.recognition.dir, **on_runtime(settings.threads)
         )
-        if config.recognition.width_bucket:
-            _bucket_recognition_widths(self._rec, config.recognition.width_bucket)
+        if settings.recognition.width_bucket:
+            _bucket_recognition_widths(self._rec, settings.recognition.width_bucket)
         self._sort = SortQuadBoxes()
         self._crop = CropByPolys(det_box_type="quad")
         self._pad_below_side = det.pad_below_side
         self._max_side_limit = det.max_side_limit  # the wrapper takes this per call, not at init
-        self._batch_size = config.recognition.batch_size
+        self._batch_size = settings.recognition.batch_size
 
     def warm_up(self) -> None:
         """The first inference pays for graph optimisation; do it before timing real work."""

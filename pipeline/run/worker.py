@@ -33,7 +33,7 @@ from pipeline.ocr.checksums import MANIFEST, verify_manifest
 from pipeline.ocr.line_angle import LineAngleClassifier
 from pipeline.ocr.models import ResolvedModels
 from pipeline.ocr.orientation import MIN_SIDE, PageOrientation
-from pipeline.ocr.registry import Engine, load_engine
+from pipeline.ocr.registry import Engine, EngineSettings, load_engine
 
 __all__ = ["current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
 
@@ -89,7 +89,7 @@ def init_worker(config: Config, models: ResolvedModels, per_thread: bool = False
 def _build(config: Config, models: ResolvedModels) -> _Slot:
     for model in (models.detection, models.recognition):
         _check_model_files(model.dir)
-    engine = load_engine(config.engine.kind)(config, models)
+    engine = load_engine(config.engine.kind)(EngineSettings.of(config), models)
     line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
     orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
     if config.engine.warmup:
