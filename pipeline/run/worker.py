@@ -33,7 +33,7 @@ from pipeline.ocr.checksums import MANIFEST, verify_manifest
 from pipeline.ocr.line_angle import LineAngleClassifier
 from pipeline.ocr.models import ResolvedModels
 from pipeline.ocr.orientation import MIN_SIDE, PageOrientation
-from pipeline.ocr.registry import Engine, EngineSettings, load_engine
+from pipeline.ocr.registry import Engine, EngineSettings, engine_spec, load_engine
 
 __all__ = ["current_engine", "init_worker", "ping", "run_detect", "run_recognize"]
 
@@ -73,6 +73,7 @@ def init_worker(config: Config, models: ResolvedModels, per_thread: bool = False
     Per process unless `per_thread`; a process that already holds an engine built from the same
     settings keeps it (a Dask plugin set up again on a warm worker)."""
     global _process_slot
+    config = replace(config, engine=replace(config.engine, kind=engine_spec(config.engine.kind)))  # one name per engine
     parent = multiprocessing.parent_process()
     if parent is not None and threading.current_thread() is threading.main_thread():
         # Ctrl-C goes to the whole process group; the parent alone decides how to stop.
