@@ -100,7 +100,8 @@ class _Words:
     def take(self) -> str:
         if not self._words:
             rng = self._rng
-            self._words = f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}".split()
+            parts = (_SUBJECTS, _VERBS, _OBJECTS, _TAILS)
+            self._words = " ".join(rng.choice(part) for part in parts).split()
         return self._words.pop(0)
 
     def give_back(self, words: str) -> None:
@@ -225,7 +226,8 @@ def _magazine(params: PageParams, rng: random.Random) -> _Page:
         while y + body_size <= col_bottom:
             if figure_at is not None and y >= figure_at:
                 fig_h = rng.randint(4, 6) * pitch
-                if not (wrap_box[1] - pitch < y + fig_h + 3 * pitch and y < wrap_box[3] + pitch and col in (wrap_col, wrap_col + 1)):
+                beside_wrap = col in (wrap_col, wrap_col + 1)
+                if not (beside_wrap and wrap_box[1] - pitch < y + fig_h + 3 * pitch and y < wrap_box[3] + pitch):
                     page.photo(rng, (x0, y, x0 + col_width, y + fig_h))
                     y += fig_h + 8
                     caption = _Words(rng)
@@ -368,7 +370,8 @@ def make_set(out: Path, kinds: Sequence[str], seeds: Sequence[int] | None, turns
                 turned(image, degrees).save(path)
                 paths.append(path)
                 labels.append({"image": path.name, "text": text, "kind": kind, "seed": seed, "turn": degrees})
-    (out / "labels.jsonl").write_text("".join(json.dumps(l, ensure_ascii=False) + "\n" for l in labels), encoding="utf-8")
+    (out / "labels.jsonl").write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in labels),
+                                      encoding="utf-8")
     (out / "truth.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in truth), encoding="utf-8")
     return paths
 
@@ -377,7 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="layout_pages", help="output folder (default: layout_pages/)")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
-    parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: each kind's set, held-out seeds included)")
+    parser.add_argument("--seeds", nargs="+", type=int,
+                        help="seeds (default: each kind's set, held-out seeds included)")
     parser.add_argument("--turns", nargs="+", type=int, choices=TURNS, default=list(TURNS),
                         help="clockwise turns to write of each page (default: 0 90 180 270)")
     args = parser.parse_args(argv)

@@ -123,7 +123,8 @@ def _as_another_detector(box: list[list[float]], text: str, rng: random.Random) 
     if len(words) >= 4 and rng.random() < 0.1:
         k = len(words) // 2
         cut = x0 + (x1 - x0) * k / len(words)
-        return [(" ".join(words[:k]), _box(x0, y0, cut - 0.3 * h, y1)), (" ".join(words[k:]), _box(cut + 0.3 * h, y0, x1, y1))]
+        return [(" ".join(words[:k]), _box(x0, y0, cut - 0.3 * h, y1)),
+                (" ".join(words[k:]), _box(cut + 0.3 * h, y0, x1, y1))]
     return [(text, _box(x0, y0, x1, y1))]
 
 
@@ -182,7 +183,8 @@ def test_generated_magazine_page_read_by_the_engine(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     generator.make_set(folder, ["magazine", "single"], [201], [0])
     records = _run(tmp_path, folder)
-    labels = {l["image"]: l["text"] for l in map(json.loads, (folder / "labels.jsonl").read_text(encoding="utf-8").splitlines())}
+    rows = (folder / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    labels = {label["image"]: label["text"] for label in map(json.loads, rows)}
     for name, want in labels.items():
         score = score_image(name, 0, records[name]["text"], want)
         assert score.cer <= 0.03, (name, score)

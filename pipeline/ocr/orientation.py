@@ -153,8 +153,9 @@ class PageOrientation:
         self._lines = lines or LineAngleClassifier(threads)
 
     def scores(self, image: np.ndarray) -> list[float]:
-        """The page model's probability for each of `degrees` (0, 90, 180, 270) on `image`."""
-        return [float(s) for s in self._session.run(None, {self._input: _normalise(image)[None]})[0][0]]  # type: ignore[attr-defined]
+        """The page model's probability for each of its labels (0, 90, 180, 270) on `image`."""
+        out = self._session.run(None, {self._input: _normalise(image)[None]})  # type: ignore[attr-defined]
+        return [float(s) for s in out[0][0]]
 
     @timed("orientation")
     def check(self, image: np.ndarray, regions: Sequence[tuple[Box, np.ndarray]]) -> Decision | None:
@@ -170,7 +171,8 @@ class PageOrientation:
         scores = self.scores(_text_window(image, [box for box, _ in regions]))
         return decide(scores, self._degrees, [t for t in lines if t is not None])
 
-    def upright(self, image: np.ndarray, regions: Sequence[tuple[Box, np.ndarray]]) -> tuple[np.ndarray, Decision | None]:
+    def upright(self, image: np.ndarray,
+                regions: Sequence[tuple[Box, np.ndarray]]) -> tuple[np.ndarray, Decision | None]:
         """The page turned right way up (as it came unless `check` says otherwise), and the decision."""
         decision = self.check(image, regions)
         return (turn(image, decision.degrees) if decision else image), decision

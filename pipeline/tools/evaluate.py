@@ -128,7 +128,8 @@ def _chars(text: str) -> str:
 
 
 def _fullwidth(text: str) -> int:
-    return sum(1 for ch in text if "\uff10" <= ch <= "\uff19" or "\uff21" <= ch <= "\uff3a" or "\uff41" <= ch <= "\uff5a")
+    return sum(1 for ch in text
+               if "\uff10" <= ch <= "\uff19" or "\uff21" <= ch <= "\uff3a" or "\uff41" <= ch <= "\uff5a")
 
 
 def _bag_distance(got: str, want: str) -> int:
