@@ -6,7 +6,8 @@
     python -m pipeline eval layout_pages/labels.jsonl layout.jsonl     # CER, and order-free CER beside it
 
 Every page comes from stated parameters and a seed (`PageParams`): the same seed gives the same
-pixels (given the same Pillow and DejaVu / Liberation fonts). The kinds:
+pixels (given the same Pillow and DejaVu / Liberation fonts: Debian packages fonts-dejavu-core,
+fonts-dejavu-extra and fonts-liberation, which `.ci/run` installs). The kinds:
 
 - `magazine`: a running header (name left, date right, a rule below), a headline across the columns
   (sometimes letter-spaced), 2 or 3 columns of body text, a photograph inside one column with a caption
