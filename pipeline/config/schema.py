@@ -74,6 +74,7 @@ class RecognitionConfig:
     max_regions_per_task: int
     width_bucket: int
     angle_classifier: bool
+    fold_fullwidth: bool  # full-width Latin letters and digits (ＡＢＣ１２３) become ASCII in every output
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ __all__ = [
     "DetectResult",
     "ImageRef",
     "Line",
+    "OrientationCheck",
     "RecognizeResult",
     "RecognizeTask",
     "Recognized",
@@ -54,6 +55,9 @@ class DetectResult:
     error: str | None = None
     times: StageTimes = field(default_factory=dict)
     orientation: int = 0  # degrees the page was turned clockwise; boxes are on the page turned back
+    # What the page orientation pass saw and decided (`pipeline.ocr.orientation.Decision.to_record`);
+    # None when it did not run (pass off, a line or word crop, a PDF page's own text).
+    orientation_check: OrientationCheck | None = None
     # PDF pages only: where the text comes from (ocr | embedded | skipped), and for `embedded` the
     # lines of the page's own text layer (then there is nothing to recognize).
     text_from: str | None = None
@@ -82,6 +86,18 @@ class Line(TypedDict, total=False):
     block: int  # with reading order on: the block (paragraph or column piece) of the line, from 0
 
 
+class OrientationCheck(TypedDict):
+    """The evidence for a page's orientation and the decision (record field `orientation_check`)."""
+
+    degrees: int  # decided: degrees clockwise the page was turned (0: left as it was)
+    confidence: float  # 0..1: the mean of the model's score and the lines' share for `degrees`
+    model_degrees: int  # the page model's best guess
+    model_score: float  # its probability
+    line_degrees: int | None  # what most voting lines say (None: no line with a clear axis)
+    line_votes: int  # lines that voted (long boxes; at most a few)
+    line_share: float  # share of them saying `line_degrees`
+
+
 class Record(TypedDict, total=False):
     """One page of output (the output contract in docs/design.md); built by `pipeline.ocr.records`."""
 
@@ -92,4 +108,5 @@ class Record(TypedDict, total=False):
     lines: list[Line]
     error: str | None
     orientation: int  # only for a page found turned: degrees clockwise; its boxes are on the page turned back
+    orientation_check: OrientationCheck  # pages the orientation pass looked at: evidence and decision
     text_from: str  # PDF pages only: ocr | embedded | skipped (pdf.text_layer)

@@ -52,6 +52,10 @@ class LineAngleClassifier:
     @timed("line angle")
     def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
         """For each crop: does the model think it is upside down (180 more likely than 0)?"""
+        return self.flipped(crops)
+
+    def flipped(self, crops: list[np.ndarray]) -> list[bool]:
+        """`upside_down` without its stage timer, for a caller that times itself (page orientation)."""
         flags: list[bool] = []
         for start in range(0, len(crops), _BATCH):
             batch = np.stack([_normalise(crop) for crop in crops[start : start + _BATCH]])

@@ -29,7 +29,8 @@ from typing import Any, Callable, Sequence
 
 from pipeline.config import Config
 from pipeline.core.timing import StageTimes
-from pipeline.core.types import Box, DetectResult, ImageRef, Recognized, RecognizeResult, RecognizeTask, Record
+from pipeline.core.types import (Box, DetectResult, ImageRef, OrientationCheck, Recognized, RecognizeResult,
+                                 RecognizeTask, Record)
 from pipeline.errors import ImageReadError, RunFailed, one_line
 from pipeline.inputs.reader import read_bytes
 from pipeline.ocr.records import error_record, lines_record, ok_record
@@ -72,6 +73,7 @@ class _OpenPage:
     chunks_left: int
     orientation: int = 0
     text_from: str | None = None
+    orientation_check: OrientationCheck | None = None
 
 
 @dataclass
@@ -189,11 +191,12 @@ class Scheduler:
             return
         count = len(result.boxes)
         if count == 0:
-            self._close(image, self._record(image, [], [], result.orientation, result.text_from))
+            self._close(image, self._record(image, [], [], result.orientation, result.text_from,
+                                            result.orientation_check))
             return
         ranges = chunk_ranges(count, self._pool.workers, self._config.recognition.max_regions_per_task)
         self._open[result.index] = _OpenPage(image, result.boxes, [None] * count, len(ranges), result.orientation,
-                                             result.text_from)
+                                             result.text_from, result.orientation_check)
         for start, stop in ranges:
             self._ready.append(_Task(RecognizeTask(result.index, start, result.crops[start:stop])))
 
@@ -205,13 +208,15 @@ class Scheduler:
             del self._open[result.index]
             lines = [line if line is not None else Recognized("", 0.0) for line in page.lines]
             self.tally.regions += len(lines)
-            self._close(page.image, self._record(page.image, page.boxes, lines, page.orientation, page.text_from))
+            self._close(page.image, self._record(page.image, page.boxes, lines, page.orientation, page.text_from,
+                                                 page.orientation_check))
 
     def _record(self, image: ImageRef, boxes: list[Box], lines: list[Recognized], orientation: int,
-                text_from: str | None) -> Record:
+                text_from: str | None, orientation_check: OrientationCheck | None) -> Record:
         return ok_record(image, boxes, lines, self._config.recognition.score_threshold,
                          in_reading_order=self._config.layout.reading_order, orientation=orientation,
-                         text_from=text_from)
+                         text_from=text_from, fold=self._config.recognition.fold_fullwidth,
+                         orientation_check=orientation_check)
 
     def _fail(self, index: int, reason: str) -> None:
         self._open.pop(index, None)

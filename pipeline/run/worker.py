@@ -92,13 +92,15 @@ def _build(config: Config, models: ResolvedModels) -> _Slot:
         _check_model_files(model.dir)
     engine = load_engine(config.engine.kind)(EngineSettings.of(config), models)
     line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
-    orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
+    # The page orientation pass asks the line angle classifier too: one session serves both.
+    orientation = PageOrientation(config.threads_per_worker, line_angle) if config.detection.page_orientation else None
     if config.engine.warmup:
         engine.warm_up()
         if line_angle is not None:
             line_angle.upside_down([np.full((32, 128, 3), 255, dtype=np.uint8)])
         if orientation is not None:
-            orientation.degrees(np.full((256, 256, 3), 255, dtype=np.uint8))
+            blank = np.full((256, 256, 3), 255, dtype=np.uint8)
+            orientation.check(blank, [([[0, 0], [127, 0], [127, 31], [0, 31]], blank[:32, :128])])
         take_stage_times()  # warm-up is not part of any image's time
     return _Slot(engine, line_angle, orientation, config.limits, config.detection.read_whole_crops,
                  config.pdf, (config, models))
@@ -176,10 +178,14 @@ def run_detect(image: ImageRef, wide: bool = False, data: bytes | None = None) -
         if kept is not None:
             return replace(kept, times=take_stage_times())
         pixels = _read(image, data)
-        degrees = 0
-        if orientation is not None:
-            pixels, degrees = orientation.upright(pixels)  # type: ignore[arg-type]
         regions = engine.detect(pixels, wide=wide)  # type: ignore[arg-type]
+        decision = None
+        if orientation is not None:
+            # The page as it came is detected first: its lines are half of the evidence. A page
+            # found turned is detected again upright (same pixels as an upright page, same boxes).
+            pixels, decision = orientation.upright(pixels, regions)  # type: ignore[arg-type]
+            if decision is not None and decision.degrees:
+                regions = engine.detect(pixels, wide=wide)
         if not regions and slot.read_whole_crops and min(pixels.shape[:2]) < MIN_SIDE:  # type: ignore[union-attr]
             regions = [_whole(pixels)]  # type: ignore[arg-type]
     except Exception as exc:  # one bad image must not end the run
@@ -189,7 +195,8 @@ def run_detect(image: ImageRef, wide: bool = False, data: bytes | None = None) -
         boxes=[box for box, _ in regions],
         crops=[crop for _, crop in regions],
         times=take_stage_times(),
-        orientation=degrees,
+        orientation=decision.degrees if decision is not None else 0,
+        orientation_check=decision.to_record() if decision is not None else None,
         text_from="ocr" if is_pdf(image.path) else None,
     )
 

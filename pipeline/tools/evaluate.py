@@ -9,6 +9,11 @@ Both texts are folded with Unicode NFKC (full-width and half-width forms alike) 
 - WER: word edit distance over the reference's words (words = whitespace-separated tokens).
 - Word-bag F1: the words as a multiset, order ignored: a page whose words are right but in the
   wrong order (interleaved columns) scores high here and low on CER.
+- Order-free CER: the characters as a multiset (whitespace ignored), over the reference's
+  characters: the least edit distance any order of the output's characters could reach. CER minus
+  it is the reading-order error.
+- Full-width Latin letters and digits (U+FF10-FF19, U+FF21-FF3A, U+FF41-FF5A) in the output, counted
+  before folding (NFKC folds them, so the scores above cannot see them).
 All three are summed over the images (micro-averaged). Edit distances come from rapidfuzz.
 
 A labelled image with no result, or with an error record, counts as empty output.
@@ -42,10 +47,16 @@ class ImageScore:
     bag_got: int  # words in the output
     empty: bool  # the output is empty where the reference has text
     missing: bool  # no ok record for this image
+    order_free_errors: int = 0  # character errors with order ignored (multisets)
+    fullwidth: int = 0  # full-width Latin letters and digits in the raw output
 
     @property
     def cer(self) -> float:
         return self.char_errors / self.chars if self.chars else float(self.char_errors > 0)
+
+    @property
+    def order_free_cer(self) -> float:
+        return self.order_free_errors / self.chars if self.chars else float(self.order_free_errors > 0)
 
 
 @dataclass
@@ -61,11 +72,17 @@ class Report:
     empty: int = 0
     missing: int = 0
     unlabelled: int = 0  # result records with no label (not scored)
+    order_free_errors: int = 0
+    fullwidth: int = 0
     scores: list[ImageScore] = field(default_factory=list)
 
     @property
     def cer(self) -> float:
         return self.char_errors / self.chars if self.chars else 0.0
+
+    @property
+    def order_free_cer(self) -> float:
+        return self.order_free_errors / self.chars if self.chars else 0.0
 
     @property
     def wer(self) -> float:
@@ -84,6 +101,8 @@ class Report:
         return {
             "images": self.images,
             "cer": round(self.cer, 6),
+            "order_free_cer": round(self.order_free_cer, 6),
+            "order_error": round(self.cer - self.order_free_cer, 6),
             "wer": round(self.wer, 6),
             "word_f1": round(self.word_f1, 6),
             "char_errors": self.char_errors,
@@ -94,6 +113,8 @@ class Report:
             "empty": self.empty,
             "missing": self.missing,
             "unlabelled": self.unlabelled,
+            "order_free_errors": self.order_free_errors,
+            "fullwidth_latin": self.fullwidth,
             "worst": [{**asdict(s), "cer": round(s.cer, 6)} for s in self.worst(worst)],
         }
 
@@ -106,6 +127,18 @@ def _chars(text: str) -> str:
     return "".join(text.split())
 
 
+def _fullwidth(text: str) -> int:
+    return sum(1 for ch in text
+               if "\uff10" <= ch <= "\uff19" or "\uff21" <= ch <= "\uff3a" or "\uff41" <= ch <= "\uff5a")
+
+
+def _bag_distance(got: str, want: str) -> int:
+    """The least edit distance between any orders of the two strings: pair equal characters, and the
+    rest of the longer side are substitutions or insertions / deletions."""
+    got_bag, want_bag = Counter(got), Counter(want)
+    return max(sum((got_bag - want_bag).values()), sum((want_bag - got_bag).values()))
+
+
 def score_image(image: str, page: int, got: str, want: str, missing: bool = False,
                 unordered: bool = False) -> ImageScore:
     """Scores of one image. `unordered`: the reference lists regions in no reliable order, so
@@ -116,6 +149,7 @@ def score_image(image: str, page: int, got: str, want: str, missing: bool = Fals
         got_chars, want_chars = "".join(sorted(got_chars)), "".join(sorted(want_chars))
         got_words, want_words = sorted(got_words), sorted(want_words)
     common = sum((Counter(got_words) & Counter(want_words)).values())
+    order_free = _bag_distance(got_chars, want_chars)
     return ImageScore(
         image=image,
         page=page,
@@ -127,6 +161,8 @@ def score_image(image: str, page: int, got: str, want: str, missing: bool = Fals
         bag_got=len(got_words),
         empty=bool(want_chars) and not got_chars,
         missing=missing,
+        order_free_errors=order_free,
+        fullwidth=_fullwidth(got),
     )
 
 
@@ -160,6 +196,8 @@ def evaluate(labels: Iterable[dict[str, Any]], results: Iterable[dict[str, Any]]
         report.exact += score.char_errors == 0
         report.empty += score.empty
         report.missing += score.missing
+        report.order_free_errors += score.order_free_errors
+        report.fullwidth += score.fullwidth
     report.unlabelled = len(texts.keys() - labelled)
     return report
 
@@ -187,6 +225,9 @@ def format_report(report: Report, worst: int = 10) -> str:
         f"{report.images} images: CER {report.cer:.2%} ({report.char_errors}/{report.chars} characters, "
         f"whitespace ignored), WER {report.wer:.2%} ({report.word_errors}/{report.words} words), "
         f"word-bag F1 {report.word_f1:.3f}",
+        f"order-free CER {report.order_free_cer:.2%} ({report.order_free_errors} characters), so reading-order "
+        f"error {report.cer - report.order_free_cer:.2%}; full-width Latin letters and digits in the output: "
+        f"{report.fullwidth}",
         f"exact {report.exact}/{report.images}, empty output {report.empty}, no result {report.missing}"
         + (f", {report.unlabelled} results without a label" if report.unlabelled else ""),
     ]

@@ -61,7 +61,8 @@ def reference_lines(ocr: Any, pixels: np.ndarray) -> list[str]:
 def reference_records(ocr: Any, path: str, rel: str, config: Config) -> list[Record]:
     """The record a run must write for every page of the file at `path`: PaddleOCR's lines and boxes,
     read by PaddleOCR's own loader (not `pipeline.inputs.reader`, so a reader bug cannot hide on both
-    sides), made into records as a run makes them (reading order, blocks, score threshold)."""
+    sides), made into records as a run makes them (reading order, blocks, score threshold, full-width
+    letters folded)."""
     return [reference_record(result, ImageRef(page, path, rel, page), config)
             for page, result in enumerate(ocr.predict(path))]
 
@@ -71,4 +72,4 @@ def reference_record(result: Any, image: ImageRef, config: Config) -> Record:
     boxes = [[[int(x), int(y)] for x, y in np.asarray(poly).tolist()] for poly in result["rec_polys"]]
     recognized = [Recognized(str(t), float(s)) for t, s in zip(result["rec_texts"], result["rec_scores"])]
     return ok_record(image, boxes, recognized, config.recognition.score_threshold,
-                     in_reading_order=config.layout.reading_order)
+                     in_reading_order=config.layout.reading_order, fold=config.recognition.fold_fullwidth)
