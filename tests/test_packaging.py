@@ -43,7 +43,7 @@ def _wheel(tmp_path: Path) -> Path:
 
 def test_a_wheel_install_runs_on_the_packaged_config(tmp_path: Path) -> None:
     wheel = _wheel(tmp_path)
-    assert "pipeline/default.yaml" in zipfile.ZipFile(wheel).namelist()
+    assert "pipeline/config/default.yaml" in zipfile.ZipFile(wheel).namelist()
 
     venv = tmp_path / "venv"
     _check([sys.executable, "-m", "venv", "--without-pip", str(venv)])
@@ -62,12 +62,12 @@ def test_a_wheel_install_runs_on_the_packaged_config(tmp_path: Path) -> None:
     # No -o: the packaged config's output (results.jsonl) lands in the current folder.
     script = next((venv / _BIN).glob("ocr-pipeline*"))
     done = _check([str(script), "run", str(SAMPLES), "--workers", "2", "--quiet"], cwd=elsewhere, env=env)
-    assert f"Config: {site / 'pipeline' / 'default.yaml'}" in done.stderr.splitlines()
+    assert f"Config: {site / 'pipeline' / 'config' / 'default.yaml'}" in done.stderr.splitlines()
     records = [json.loads(line) for line in (elsewhere / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(records) == 7 and all(r["status"] == "ok" for r in records)
     assert any(r["image"] == "sign_mixed.jpg" and "EXIT" in r["text"] for r in records)
     printed = _check([str(script), "config"], cwd=elsewhere, env=env).stdout
-    assert printed == (REPO / "pipeline" / "default.yaml").read_text(encoding="utf-8")
+    assert printed == (REPO / "pipeline" / "config" / "default.yaml").read_text(encoding="utf-8")
 
 
 def test_the_types_that_cross_to_the_workers_import_nothing_heavy() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pipeline.core.types import Box, ImageRef, Line, OrientationCheck, Recognized, Record
 from pipeline.errors import one_line
-from pipeline.ocr.layout import reading_order
 
 __all__ = ["error_record", "fold_fullwidth", "lines_record", "ok_record"]
 
@@ -42,6 +41,8 @@ def ok_record(image: ImageRef, boxes: list[Box], recognized: list[Recognized], s
     if in_reading_order:
         # A box read as no text (a speck, a rule) would only bridge the gutter between columns.
         lines = [line for line in lines if line["text"].strip()]
+        from pipeline.ocr.layout import reading_order  # numpy: only where lines are put in order
+
         ordered = reading_order([line["box"] for line in lines])
         lines = [{**lines[i], "block": block} for i, block in ordered]
         text = "\n".join(
