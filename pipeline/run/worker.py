@@ -93,11 +93,9 @@ def _build(config: Config, models: ResolvedModels) -> _Slot:
     line_angle = LineAngleClassifier(config.threads_per_worker) if config.recognition.angle_classifier else None
     orientation = PageOrientation(config.threads_per_worker) if config.detection.page_orientation else None
     if config.engine.warmup:
+        # The line angle and page orientation models load on first use (a worker may never need
+        # them) and are small: only the engine is warmed.
         engine.warm_up()
-        if line_angle is not None:
-            line_angle.upside_down([np.full((32, 128, 3), 255, dtype=np.uint8)])
-        if orientation is not None:
-            orientation.degrees(np.full((256, 256, 3), 255, dtype=np.uint8))
         take_stage_times()  # warm-up is not part of any image's time
     return _Slot(engine, line_angle, orientation, config.limits, config.detection.read_whole_crops,
                  config.pdf, (config, models))
