@@ -23,6 +23,7 @@ import importlib
 import importlib.machinery
 import importlib.util
 import sys
+import threading
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,9 @@ _MAX_LIMIT_MODELS = frozenset({
 })
 
 
+_IMPORTING = threading.Lock()  # one stubbed import at a time: thread-backend engines are built at once
+
+
 def _empty_package(name: str, folder: Path) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__path__ = [str(folder)]
@@ -57,8 +61,11 @@ def _empty_package(name: str, folder: Path) -> types.ModuleType:
 
 def paddlex_part(name: str) -> types.ModuleType:
     """The paddlex module `name` (dotted), imported without running its parent packages' `__init__`."""
-    if name in sys.modules:
-        return sys.modules[name]
+    with _IMPORTING:
+        return sys.modules.get(name) or _import_apart(name)
+
+
+def _import_apart(name: str) -> types.ModuleType:
     spec = importlib.util.find_spec("paddlex")  # finds the package without importing it
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("the OCR engine needs the 'paddlex' package: pip install paddlex==3.7.2")
