@@ -60,6 +60,28 @@ def reference_texts(reference_records: dict[tuple[str, int], Record]) -> dict[tu
     return {key: [line["text"] for line in record["lines"]] for key, record in reference_records.items()}
 
 
+@pytest.fixture(scope="session")
+def v4_config() -> Config:
+    """The default config on PP-OCRv4 mobile, the models the paddle runtime reads."""
+    return run_config(None, {"models.detection.name": "PP-OCRv4_mobile_det",
+                             "models.recognition.name": "PP-OCRv4_mobile_rec"})
+
+
+@pytest.fixture(scope="session")
+def v4_reference_texts(v4_config: Config) -> dict[tuple[str, int], list[str]]:
+    """`reference_texts` for `v4_config`: plain PaddleOCR on ONNX Runtime with PP-OCRv4 mobile."""
+    from pipeline.tools.reference import reference_ocr, reference_records
+
+    models = resolve_models(v4_config.models, v4_config.engine.runtime)
+    ocr = reference_ocr(v4_config, models, threads=1)
+    texts = {}
+    for path in sorted(p for p in SAMPLES.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS):
+        rel = path.relative_to(SAMPLES).as_posix()
+        for page, record in enumerate(reference_records(ocr, str(path), rel, v4_config)):
+            texts[(rel, page)] = [line["text"] for line in record["lines"]]
+    return texts
+
+
 @pytest.fixture()
 def bad_folder(tmp_path: Path) -> Path:
     """Good sample images mixed with a corrupt PNG, a zero-byte JPG and a text file named .png."""

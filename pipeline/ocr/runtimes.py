@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.ocr.predictors import SessionSettings
 
 __all__ = ["RUNTIMES", "Runtime", "runtime_named"]
 
@@ -63,6 +64,14 @@ class Runtime:
             engine_config["provider_options"] = {"device_type": "CPU", "num_of_threads": str(threads)}
         # device="cpu" given explicitly: otherwise PaddleX imports paddle just to ask for a default device.
         return {"engine": "onnxruntime", "engine_config": engine_config, "device": "cpu"}
+
+
+    def session_settings(self, threads: int) -> SessionSettings:
+        """How our own ONNX Runtime predictors (`pipeline.ocr.predictors`) make their sessions."""
+        if self.provider is None:
+            raise ValueError(f"engine.runtime '{self.name}' does not run ONNX models")
+        options = {"device_type": "CPU", "num_of_threads": str(threads)} if self.provider == "OpenVINOExecutionProvider" else {}
+        return SessionSettings(threads, self.provider, options)
 
 
 RUNTIMES: dict[str, Runtime] = {

@@ -29,6 +29,7 @@ from pipeline.output.lock import output_lock
 from pipeline.output.paths import check_output_apart
 from pipeline.output.writer import OrderedWriter
 from pipeline.run.backends import Backend, BackendOptions, backend_class, open_backend
+from pipeline.run.memory import PeakMemory
 from pipeline.run.scheduler import Scheduler
 
 __all__ = ["RunSummary", "process_images", "run", "sigterm_as_interrupt"]
@@ -49,6 +50,7 @@ class RunSummary:
     restarts: int = 0
     stage_seconds: StageTimes = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    memory: str = ""  # e.g. "peak memory 0.41 GB PSS over 4 processes" (pipeline.run.memory)
 
     @property
     def images_per_second(self) -> float:
@@ -61,7 +63,7 @@ class RunSummary:
         return (
             f"{self.images} images{resumed}: {self.ok} ok, {self.failed} failed; {self.regions} text regions; "
             f"{self.wall_seconds:.2f}s wall, {self.images_per_second:.2f} images/s "
-            f"({self.workers} {self.backend} workers).{restarts} "
+            f"({self.workers} {self.backend} workers{', ' + self.memory if self.memory else ''}).{restarts} "
             f"Stage totals over all workers: {stages or 'none'}."
         )
 
@@ -92,6 +94,7 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
     caller's resolved models, or resolved here) and closed here.
     """
     started = time.perf_counter()
+    memory = PeakMemory().start()  # the workers' start-up included
     own_pool = pool is None
     if pool is None:
         models = models or resolve_models(config.models, config.engine.runtime)
@@ -121,7 +124,9 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
             pool.shutdown(kill=interrupted)
         if interrupted:
             writer.flush_pending()  # finished pages still waiting for earlier ones: keep them
+        memory.stop()
     summary.wall_seconds = time.perf_counter() - started
+    summary.memory = memory.describe()
     summary.restarts = pool.restarts - restarts_before
     if scheduler is not None:
         summary.ok, summary.failed = scheduler.tally.ok, scheduler.tally.failed

@@ -95,12 +95,9 @@ def _build(config: Config, models: ResolvedModels) -> _Slot:
     # The page orientation pass asks the line angle classifier too: one session serves both.
     orientation = PageOrientation(config.threads_per_worker, line_angle) if config.detection.page_orientation else None
     if config.engine.warmup:
+        # The line angle and page orientation models load on first use (a worker may never need
+        # them) and are small: only the engine is warmed.
         engine.warm_up()
-        if line_angle is not None:
-            line_angle.upside_down([np.full((32, 128, 3), 255, dtype=np.uint8)])
-        if orientation is not None:
-            blank = np.full((256, 256, 3), 255, dtype=np.uint8)
-            orientation.check(blank, [([[0, 0], [127, 0], [127, 31], [0, 31]], blank[:32, :128])])
         take_stage_times()  # warm-up is not part of any image's time
     return _Slot(engine, line_angle, orientation, config.limits, config.detection.read_whole_crops,
                  config.pdf, (config, models))

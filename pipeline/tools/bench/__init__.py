@@ -11,8 +11,8 @@ One file per job:
 - `plan`: flags, one config file per variant (`--set`, `--variant`), the list of cells;
 - `cell`: inside one fresh cell process, warm-up apart, then timed runs with the pool warm;
 - `yardsticks`: plain PaddleOCR (its own defaults), PaddleOCR with our settings, RapidOCR;
-- `isolate`: a child process with a timeout, its wall time and its tree's peak RSS;
-- `sampling`: RSS and CPU of a process tree, and the other programs' load;
+- `isolate`: a child process with a timeout, its wall time and its tree's peak PSS;
+- `sampling`: PSS and CPU of a process tree, and the other programs' load;
 - `whole`: every setting as the whole process its user would start, in alternated rounds;
 - `stats`: rows, spreads, speed-ups, per-round wall-time ratios, text differences;
 - `verdicts`: the scaling note, the headline, the recommendation;

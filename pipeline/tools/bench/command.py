@@ -67,13 +67,14 @@ def _plan(options: BenchOptions, out_dir: Path) -> tuple[Plan, list[Variant], in
 def _prepare(plan: Plan) -> int:
     """Prepare every variant's models once (before any cell starts); the number of pages."""
     from pipeline.inputs.discover import discover
-    from pipeline.ocr.models import resolve_models
+    from pipeline.ocr.models import on_paddle, resolve_models
     from pipeline.run.settings import run_config
 
     for path in plan.configs.values():
         config = run_config(path)
         resolve_models(config.models, config.engine.runtime)
-    resolve_models(run_config(plan.configs[DEFAULT_VARIANT]).models, plan.reference_engine)  # plain PaddleOCR's
+    default = run_config(plan.configs[DEFAULT_VARIANT]).models
+    resolve_models(on_paddle(default) if plan.reference_engine == "paddle" else default, plan.reference_engine)  # plain PaddleOCR's
     found = discover(plan.inputs)
     for warning in found.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -1,5 +1,5 @@
 """Running one child process for the bench (a cell, or a whole-process run): its output appended
-to a log, its wall time from start to exit, the peak RSS and CPU time of its whole tree, and a
+to a log, its wall time from start to exit, the peak PSS and CPU time of its whole tree, and a
 timeout after which the tree is killed."""
 
 from __future__ import annotations

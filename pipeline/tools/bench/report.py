@@ -19,7 +19,7 @@ __all__ = ["cpu_model", "explanations", "format_table", "machine", "write_json"]
 
 _HEADER = ["setting", "wkr", "thr", "images/s med (min-max)", "regions/s med", "x 1-wkr", "effic.",
            "x PaddleOCR", "x RapidOCR", "whole s med (min-max)", "whole CPU s", "wall/PaddleOCR", "wall/RapidOCR",
-           "RSS/wkr MB", "RSS tot MB", "whole RSS MB", "CPU used", "others", "text ok", "warm-up s", "notes"]
+           "PSS/wkr MB", "PSS tot MB", "whole PSS MB", "CPU used", "others", "text ok", "warm-up s", "notes"]
 
 
 def _match(value: bool | None) -> str:
@@ -75,8 +75,9 @@ def explanations(results: Sequence[CellResult], rows: Sequence[Row], machine_cor
                  "of that run (median; steadier than wall time on a busy machine)")
     lines.append("CPU used: average cores busy in the measured process tree during the timed runs; others: average "
                  "cores busy with other programs meanwhile (noise: the row is slowed when CPU used + others > cores)")
-    lines.append("RSS/wkr: peak RSS of the largest worker process (the one process for serial, thread and the "
-                 "yardsticks); RSS tot: that process plus its children; whole RSS: peak of the whole-process run's tree")
+    lines.append("PSS/wkr: peak PSS (proportional set size: a page shared by N processes counts 1/N in each; RSS "
+                 "where the OS has no PSS) of the largest worker process (the one process for serial, thread and the "
+                 "yardsticks); PSS tot: that process plus its children; whole PSS: peak of the whole-process run's tree")
     return lines
 
 

@@ -1,4 +1,5 @@
-"""Sampling a process tree while it works: peak RSS per process and in total, the cores it kept
+"""Sampling a process tree while it works: peak memory (PSS where the OS reports it, else RSS:
+`pipeline.run.memory`) per process and in total, the cores it kept
 busy, and the cores every other program on the machine kept busy meanwhile (noise)."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import psutil
+
+from pipeline.run.memory import process_memory
 
 __all__ = ["MIB", "TreeSampler"]
 
@@ -22,7 +25,7 @@ def _machine_busy() -> float:
 
 
 class TreeSampler:
-    """Samples the RSS and CPU time of process `pid` (default: this one) and of all its children
+    """Samples the memory (PSS) and CPU time of process `pid` (default: this one) and of all its children
     every `interval` seconds, from a background thread, between `__enter__` and `__exit__`."""
 
     def __init__(self, pid: int | None = None, interval: float = SAMPLE_SECONDS) -> None:
@@ -31,6 +34,7 @@ class TreeSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tree-sampler", daemon=True)
         self.peak_total = 0
+        self.memory_kind = "PSS"  # or RSS where the OS has no PSS
         self.peak_by_pid: dict[int, int] = {}
         self._cpu_first: dict[int, float] = {}
         self._cpu_last: dict[int, float] = {}
@@ -51,7 +55,7 @@ class TreeSampler:
         for proc in self._tree():
             try:
                 with proc.oneshot():
-                    rss = proc.memory_info().rss
+                    rss, self.memory_kind = process_memory(proc)
                     times = proc.cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue

@@ -133,5 +133,5 @@ def headline(rows: Sequence[Row]) -> str:
             parts.append(f"{_speed(wall)} {name} (wall-time ratio {wall['median']:.2f})")
     rapid = next((r for r in rows if r.mode == RAPIDOCR and r.ok and r.whole is not None), None)
     if rapid is not None and rapid.whole_rss_mb > 0:
-        parts.append(f"peak RSS {best.whole_rss_mb:.0f} MB = {best.whole_rss_mb / rapid.whole_rss_mb:.2f}x RapidOCR's")
+        parts.append(f"peak PSS {best.whole_rss_mb:.0f} MB = {best.whole_rss_mb / rapid.whole_rss_mb:.2f}x RapidOCR's")
     return "; ".join(parts)

@@ -48,7 +48,7 @@ def _timeout(images: int) -> float:
 def run_rounds(specs: Sequence[CellSpec], results: Sequence[CellResult], rounds: int, images: int, out: Path,
                progress: Progress) -> None:
     """Run every setting whose cell succeeded once per round, in the same order each round; the
-    wall times, peak RSS and first round's text go into its `CellResult`."""
+    wall times, peak PSS and first round's text go into its `CellResult`."""
     folder = out / "whole"
     folder.mkdir(exist_ok=True)
     log = out / "whole.log"
@@ -71,4 +71,4 @@ def run_rounds(specs: Sequence[CellSpec], results: Sequence[CellResult], rounds:
             if not result.whole_texts:
                 result.whole_texts = read_texts(output)
             cpu = "" if done.cpu_seconds is None else f" ({done.cpu_seconds:.1f}s CPU)"
-            progress(f"    {spec.name}: {done.seconds:.1f}s{cpu}, peak RSS {done.peak_rss_mb:.0f} MB")
+            progress(f"    {spec.name}: {done.seconds:.1f}s{cpu}, peak PSS {done.peak_rss_mb:.0f} MB")

@@ -74,12 +74,13 @@ def _predict_rapidocr(ocr: Any, pixels: Any) -> list[str]:
 
 def build(kind: str, config: Any, threads: int, engine: str = "paddle") -> Yardstick:
     """The yardstick `kind`, built with `config`'s models, and the function that OCRs one page with it."""
-    from pipeline.ocr.models import resolve_models
+    from pipeline.ocr.models import on_paddle, resolve_models
 
     if kind == RAPIDOCR:
         return _rapidocr(threads), _predict_rapidocr
     if kind == PADDLEOCR:  # its engine's model format, whatever runtime our config picks
-        return _plain_paddleocr(resolve_models(config.models, engine), threads, engine), _predict_paddleocr
+        models = on_paddle(config.models) if engine == "paddle" else config.models  # it reads PP-OCRv4 only
+        return _plain_paddleocr(resolve_models(models, engine), threads, engine), _predict_paddleocr
     if kind == PADDLEOCR_OURS:  # our runtime too, so that its text is what ours must equal
         from pipeline.tools.reference import reference_ocr
 

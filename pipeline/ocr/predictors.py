@@ -1,0 +1,232 @@
+"""PaddleOCR's text detection and recognition predictors for the ONNX runtimes, made of PaddleX's
+own pre- and post-processing, without importing the `paddlex` package.
+
+Why: `import paddleocr` (which imports `paddlex`) costs each worker about 2 s and 125 MiB before
+its first page, because paddlex's package `__init__` loads every model family it knows, with
+pandas, matplotlib, the GenAI client and more. A text predictor needs only a few small modules
+(the detection and recognition processors, box sorting and cropping) that import numpy, cv2,
+pyclipper and shapely. `paddlex_part` imports such a module under its own name while its parent
+packages are registered empty (their `__init__` code skipped), then takes the empty packages out
+of `sys.modules` again, so that a later `import paddlex` runs the real package and finds the same
+modules.
+
+`TextDetector` and `TextRecognizer` read a model folder's `inference.yml` and chain those
+processors as PaddleX's `TextDetRunnerPredictor` / `TextRecRunnerPredictor` do (their `_build`
+and `process`), on an ONNX Runtime session of ours (so that its options are ours to set). Their
+boxes, texts and scores equal `paddleocr.TextDetection` / `TextRecognition` on
+`engine="onnxruntime"` with the same folder: tests/test_predictors.py checks it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import importlib.util
+import sys
+import threading
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+
+__all__ = ["SessionSettings", "TextDetector", "TextRecognizer", "paddlex_part"]
+
+_DET = "paddlex.inference.models.text_detection.processors"
+_REC = "paddlex.inference.models.text_recognition.processors"
+_VISION = "paddlex.inference.models.common.vision.processors"
+_SORT = "paddlex.inference.pipelines.components.common.sort_boxes"
+_CROP = "paddlex.inference.pipelines.components.common.crop_image_regions"
+# Detection models PaddleX resizes by the long side by default (text_detection/predictor.py).
+_MAX_LIMIT_MODELS = frozenset({
+    "PP-OCRv3_mobile_det", "PP-OCRv3_server_det", "PP-OCRv4_mobile_det", "PP-OCRv4_server_det",
+    "PP-OCRv5_mobile_det", "PP-OCRv5_server_det", "PP-OCRv6_tiny_det", "PP-OCRv6_small_det",
+    "PP-OCRv6_medium_det",
+})
+
+
+_IMPORTING = threading.Lock()  # one stubbed import at a time: thread-backend engines are built at once
+
+
+def _empty_package(name: str, folder: Path) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__path__ = [str(folder)]
+    module.__package__ = name
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    module.__spec__.submodule_search_locations = [str(folder)]
+    return module
+
+
+def paddlex_part(name: str) -> types.ModuleType:
+    """The paddlex module `name` (dotted), imported without running its parent packages' `__init__`."""
+    with _IMPORTING:
+        return sys.modules.get(name) or _import_apart(name)
+
+
+def _import_apart(name: str) -> types.ModuleType:
+    spec = importlib.util.find_spec("paddlex")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the OCR engine needs the 'paddlex' package: pip install paddlex==3.7.2")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    parts = name.split(".")
+    added = []
+    for depth in range(1, len(parts)):
+        package = ".".join(parts[:depth])
+        if package not in sys.modules:
+            sys.modules[package] = _empty_package(package, root.joinpath(*parts[1:depth]))
+            added.append(package)
+    try:
+        return importlib.import_module(name)
+    finally:
+        for package in added:  # a later `import paddlex` runs the real package code
+            sys.modules.pop(package, None)
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """How the ONNX Runtime session of one model is made (`Runtime.session_settings`)."""
+
+    threads: int = 1
+    provider: str = "CPUExecutionProvider"
+    provider_options: dict[str, str] = field(default_factory=dict)
+
+    def session(self, model: Path, *, varying_shapes: bool = False) -> Any:
+        """A session of `model`. `varying_shapes` (pages: every input of another size): no memory
+        pattern (one is planned and kept per input shape) and an arena given back after each run
+        (see `_OnnxModel`). Measured on v6 tiny over 4 pages and 2 A4 scans, one thread: peak RSS
+        841 -> 550 MiB, 270 MiB between pages, detection CPU unchanged; the arena off instead cost
+        16-60% more detection CPU and still peaked at 615 MiB."""
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        # Idle pool threads would spin after each run: with 2 threads that doubled recognition CPU
+        # (4.5 -> 8.2 s) and slowed the other workers; with one thread there is no pool to spin.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if varying_shapes:
+            options.enable_mem_pattern = False
+        return onnxruntime.InferenceSession(str(model), options, providers=[self.provider],
+                                            provider_options=[self.provider_options])
+
+
+def _model_config(folder: Path) -> tuple[str, dict[str, dict[str, Any]], dict[str, Any]]:
+    """The model's name, its pre-processing ops by name, and its post-processing, from inference.yml."""
+    config = yaml.safe_load((folder / "inference.yml").read_text(encoding="utf-8"))
+    ops = {}
+    for op in config["PreProcess"]["transform_ops"]:
+        (key, args), = op.items()
+        ops[key] = dict(args or {})
+    return str(config["Global"]["model_name"]), ops, dict(config["PostProcess"])
+
+
+class _OnnxModel:
+    """One model's session, fed the way PaddleX's ONNXRuntimeRunner feeds it (one input)."""
+
+    def __init__(self, folder: Path, session: SessionSettings, *, varying_shapes: bool = False) -> None:
+        self._session = session.session(folder / "inference.onnx", varying_shapes=varying_shapes)
+        self._input = self._session.get_inputs()[0].name
+        self._run_options = None
+        if varying_shapes:
+            import onnxruntime
+
+            # Chunks the arena grew for this input go back to the OS after the run.
+            self._run_options = onnxruntime.RunOptions()
+            self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        return self._session.run(None, {self._input: np.ascontiguousarray(batch)}, self._run_options)  # type: ignore[no-any-return]
+
+
+def _as_given(image: np.ndarray) -> np.ndarray:
+    return image
+
+
+def _bgr_to_rgb(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _reader(ops: dict[str, dict[str, Any]]) -> Callable[[np.ndarray], np.ndarray]:
+    """PaddleX's ReadImage on an array: the image as given (BGR), or turned to RGB when the model asks."""
+    decode = ops.get("DecodeImage", {})
+    if decode.get("channel_first"):
+        raise ValueError("inference.yml: DecodeImage with channel_first is not supported")
+    return _bgr_to_rgb if decode.get("img_mode", "BGR") == "RGB" else _as_given
+
+
+class TextDetector:
+    """PaddleX's text detection predictor on ONNX Runtime: `detect(image)` -> polygons (PaddleX's
+    `dt_polys`). Settings left None take the model's own defaults, as in PaddleX."""
+
+    def __init__(self, folder: str | Path, session: SessionSettings, *, limit_side_len: int | None = None,
+                 limit_type: str | None = None, thresh: float | None = None, box_thresh: float | None = None,
+                 unclip_ratio: float | None = None, max_side_limit: int = 4000) -> None:
+        det, vision = paddlex_part(_DET), paddlex_part(_VISION)
+        folder = Path(folder)
+        name, ops, post = _model_config(folder)
+        resize = ops.get("DetResizeForTest", {})
+        if name in _MAX_LIMIT_MODELS:
+            side, kind = resize.pop("resize_long", 960), resize.pop("limit_type", "max")
+        else:
+            side, kind = resize.pop("resize_long", 736), resize.pop("limit_type", "min")
+        resize.pop("limit_side_len", None)
+        self._read = _reader(ops)
+        self._resize = det.DetResizeForTest(limit_side_len=limit_side_len or side, limit_type=limit_type or kind,
+                                            input_shape=None, **resize)
+        self._normalize = det.NormalizeImage(**ops.get("NormalizeImage", {}))
+        self._to_chw, self._to_batch = vision.ToCHWImage(), vision.ToBatch()
+        if post.get("name") != "DBPostProcess":
+            raise ValueError(f"{folder}: inference.yml names {post.get('name')!r}, not DBPostProcess")
+        self._post = det.DBPostProcess(
+            thresh=thresh or post.get("thresh", 0.3), box_thresh=box_thresh or post.get("box_thresh", 0.6),
+            unclip_ratio=unclip_ratio or post.get("unclip_ratio", 2.0),
+            max_candidates=post.get("max_candidates", 1000), use_dilation=post.get("use_dilation", False),
+            score_mode=post.get("score_mode", "fast"), box_type=post.get("box_type", "quad"))
+        self._max_side_limit = max_side_limit
+        self._model = _OnnxModel(folder, session, varying_shapes=True)
+
+    def detect(self, image: np.ndarray, max_side_limit: int | None = None) -> Any:
+        images, shapes = self._resize(imgs=[self._read(image)], limit_side_len=None, limit_type=None,
+                                      max_side_limit=self._max_side_limit if max_side_limit is None else max_side_limit)
+        batch = self._to_batch(imgs=self._to_chw(imgs=self._normalize(imgs=images)))[0]
+        polys, _scores = self._post(self._model.run(batch), shapes, thresh=None, box_thresh=None, unclip_ratio=None)
+        return polys[0]  # type: ignore[no-any-return]
+
+
+class TextRecognizer:
+    """PaddleX's text recognition predictor on ONNX Runtime: `recognize(crops)` -> (text, score) each."""
+
+    def __init__(self, folder: str | Path, session: SessionSettings) -> None:
+        rec = paddlex_part(_REC)
+        folder = Path(folder)
+        _name, ops, post = _model_config(folder)
+        if post.get("name") != "CTCLabelDecode":
+            raise ValueError(f"{folder}: inference.yml names {post.get('name')!r}, not CTCLabelDecode")
+        self._read = _reader(ops)
+        self._validate = rec.validate_text_rec_image_array
+        self.resize_norm = rec.OCRReisizeNormImg(rec_image_shape=ops["RecResizeImg"]["image_shape"], input_shape=None)
+        self._to_batch = rec.ToBatch()
+        self._decode = rec.CTCLabelDecode(character_list=post.get("character_dict"))
+        self._model = _OnnxModel(folder, session)
+
+    def recognize(self, crops: list[np.ndarray], batch_size: int = 1) -> list[tuple[str, float]]:
+        """Text and score of each crop, `batch_size` crops per model call, in the order given."""
+        out: list[tuple[str, float]] = []
+        for start in range(0, len(crops), batch_size):
+            images = [self._read(crop) for crop in crops[start : start + batch_size]]
+            for i, image in enumerate(images):
+                self._validate(image, index=i)
+            batch = self._to_batch(imgs=self.resize_norm(imgs=images))[0]
+            texts, scores = self._decode(self._model.run(batch), return_word_box=False)
+            out += [(str(text), float(score)) for text, score in zip(texts, scores)]
+        return out
+
+
+def box_tools() -> tuple[Any, Any]:
+    """PaddleX's reading-order sort of quad boxes and its crop of each box (as PaddleOCR's pipeline)."""
+    return paddlex_part(_SORT).SortQuadBoxes(), paddlex_part(_CROP).CropByPolys(det_box_type="quad")

@@ -1,0 +1,42 @@
+"""The run summary's memory figure: the peak PSS summed over the parent and every worker."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline.config import Config
+from pipeline.run.memory import PeakMemory, process_memory
+from pipeline.run.runner import run
+
+from conftest import SAMPLES
+
+_FIGURE = re.compile(r"peak memory (\d+\.\d\d) GB (PSS|RSS) over (\d+) processes")
+
+
+def test_the_peak_counts_the_children_too() -> None:
+    """A child holding 300 MB of its own pages shows up in the tree's peak, the parent's alone does not."""
+    hold = "import sys, time; block = bytearray(300 * 2**20); block[::4096] = b'x' * len(block[::4096]); " \
+           "print('held', flush=True); time.sleep(2)"
+    with PeakMemory(interval=0.05) as memory:
+        child = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline().strip() == "held"
+        memory.sample()
+        child.wait(timeout=30)
+    own, kind = process_memory(__import__("psutil").Process())
+    assert kind == ("PSS" if sys.platform.startswith("linux") else "RSS")
+    assert memory.peak >= own + 300 * 2**20 and memory.processes >= 2
+
+
+def test_a_run_summary_gives_the_peak_memory_of_parent_and_workers(tmp_path: Path, config: Config) -> None:
+    summary = run([SAMPLES / "screenshot_ui.png"], replace(config, workers=2, output=str(tmp_path / "out.jsonl")),
+                  quiet=True)
+    figure = _FIGURE.search(summary.describe())
+    assert figure is not None, summary.describe()
+    gigabytes, kind, processes = float(figure[1]), figure[2], int(figure[3])
+    assert kind == ("PSS" if sys.platform.startswith("linux") else "RSS")
+    assert processes >= 3  # this process and its two workers
+    assert 0.05 < gigabytes < 4.0
