@@ -9,7 +9,9 @@ stay sharp), with the text layer laid over them; an image input becomes a page o
 A file's PDF is written atomically once all of its pages in this run have arrived, and its error
 rows just before it, so an existing PDF means every page of that input is done: resume counts its
 pages plus the input's error rows. A file cut off by a stop is not written; all its pages are
-redone next time.
+redone next time. A PDF that cannot be written for its name's sake (too long, a folder or a
+symlink in the way, held open elsewhere: `pipeline.output.base.is_name_error`) leaves its pages as
+error rows, like the page formats, and the run goes on.
 """
 
 from __future__ import annotations
