@@ -393,3 +393,17 @@ def test_windows_eval_prints_cjk_names_to_a_redirected_legacy_code_page(tmp_path
     assert code == 0, stderr.buffer.getvalue()  # type: ignore[attr-defined]
     assert "通知.png" in stdout.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
     assert codecs.lookup(stdout.encoding).name == "utf-8"
+
+
+def test_windows_page_names_differing_in_case_compare_as_ntfs_does(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """On NTFS `A.png.txt` and `a.png.txt` are one file, `Straße.png.txt` and `Strasse.png.txt` two."""
+    monkeypatch.setattr(base, "_case_insensitive", lambda folder: True)  # as the probe answers there
+    root = tmp_path / "out"
+    sink = TxtSink(root)
+    for name in ("Straße.png", "Strasse.png", "A.png", "a.png"):
+        sink.write(_ok(name))
+    sink.close()
+    assert _files(root) == {"errors.tsv", "Straße.png.txt", "Strasse.png.txt", "A.png.txt"}
+    [row] = _rows(root)
+    assert row[0] == "a.png" and "differ only in case" in row[2]

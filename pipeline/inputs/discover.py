@@ -16,8 +16,8 @@ from pipeline.inputs.filetypes import INPUT_EXTENSIONS, is_multi_page, is_pdf
 from pipeline.inputs.pdf import count_pdf_pages
 from pipeline.inputs.reader import DEFAULT_MAX_PAGES, count_pages
 
-__all__ = ["Discovery", "canonical_case", "discover", "is_link", "is_link_stat", "key_base", "normalised",
-           "page_count", "walk"]
+__all__ = ["Discovery", "canonical_case", "discover", "fold_case", "is_link", "is_link_stat", "key_base",
+           "normalised", "page_count", "walk"]
 
 # Windows: the "name surrogate" bit of a reparse tag marks a reparse point that stands for another
 # path, as a symlink does: symlinks and junctions (`mklink /J`, no admin rights needed) have it;
@@ -106,10 +106,15 @@ def _ignores_case(path: Path) -> bool:
     return False
 
 
+def fold_case(name: str) -> str:
+    """`name` as a case-insensitive file system compares it: upper case, character by character.
+    NTFS's upper-case table never changes a length, so `Straße` and `Strasse` stay two names there
+    (`casefold()` would make them one)."""
+    return "".join(upper if len(upper := char.upper()) == 1 else char for char in name)
+
+
 def _same_ignoring_case(a: str, b: str) -> bool:
-    # Character by character, as NTFS compares names (its upper-case table never changes a length,
-    # so "Straße" and "STRASSE" are two names there).
-    return len(a) == len(b) and all(x == y or x.upper() == y.upper() for x, y in zip(a, b))
+    return fold_case(a) == fold_case(b)
 
 
 def _stored_name(folder: Path, name: str) -> str:

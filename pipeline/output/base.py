@@ -18,6 +18,7 @@ from typing import IO, Callable, Iterable, Protocol, TypeVar
 
 from pipeline.core.types import Record
 from pipeline.errors import RunFailed, one_line
+from pipeline.inputs.discover import fold_case
 from pipeline.inputs.filetypes import is_multi_page
 from pipeline.output.cells import neutralise_cell
 from pipeline.output.paths import UnsafePath, open_no_follow, output_dir
@@ -133,7 +134,7 @@ class PageFileSink:
         self._root = root
         self._errors = ErrorList(root, append)
         # On a case-insensitive file system `A.png.txt` and `a.png.txt` are one file: names written
-        # this run are remembered (casefolded) there, so the second page is refused, not lost.
+        # this run are remembered there (`fold_case`), so the second page is refused, not lost.
         self._casefolded: dict[str, str] | None = {} if _case_insensitive(root) else None
         self.failed_writes = 0  # ok pages whose file could not be written (listed in errors.tsv)
 
@@ -171,7 +172,7 @@ class PageFileSink:
             final.unlink(missing_ok=True)
             return
         if self._casefolded is not None:
-            relpath, key = "/".join(parts), "/".join(parts).casefold()
+            relpath, key = "/".join(parts), fold_case("/".join(parts))
             other = self._casefolded.setdefault(key, relpath)
             if other != relpath:
                 raise UnsafePath(f"{relpath} and {other} differ only in case: one file on this file system")
