@@ -407,3 +407,24 @@ def test_windows_page_names_differing_in_case_compare_as_ntfs_does(tmp_path: Pat
     assert _files(root) == {"errors.tsv", "Straße.png.txt", "Strasse.png.txt", "A.png.txt"}
     [row] = _rows(root)
     assert row[0] == "a.png" and "differ only in case" in row[2]
+
+
+def test_windows_ctrl_break_stops_a_run_like_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no SIGTERM to send; Ctrl-Break is SIGBREAK. SIGUSR1 stands in for it here."""
+    import signal
+
+    from pipeline.run.runner import sigterm_as_interrupt
+
+    if not hasattr(signal, "SIGUSR1"):
+        pytest.skip("needs a spare signal to stand in for SIGBREAK")
+    monkeypatch.setattr(signal, "SIGBREAK", signal.SIGUSR1, raising=False)
+    ignored: list[int] = []
+    before = signal.signal(signal.SIGUSR1, lambda signum, frame: ignored.append(signum))
+    try:
+        with pytest.raises(KeyboardInterrupt), sigterm_as_interrupt():
+            os.kill(os.getpid(), signal.SIGUSR1)
+        assert not ignored
+        restored = signal.getsignal(signal.SIGUSR1)
+    finally:
+        signal.signal(signal.SIGUSR1, before)
+    assert restored is not None and restored is not signal.default_int_handler and callable(restored)
