@@ -242,6 +242,11 @@ def test_windows_roots_take_the_case_the_file_system_stores(tmp_path: Path) -> N
     # As on NTFS (names ignore case): each name comes back as it is stored.
     assert canonical_case(typed, ignore_case=True) == tmp_path / "Scans" / "Sub" / "x.PNG"
     assert canonical_case(tmp_path / "scans" / "new", ignore_case=True) == tmp_path / "Scans" / "new"
+    # `run *.png`: thousands of inputs in one folder list it once.
+    listings: dict = {}
+    for name in ("x.png", "X.PNG", "y.png"):
+        canonical_case(tmp_path / "Scans" / "Sub" / name, ignore_case=True, listings=listings)
+    assert len(listings) == len((tmp_path / "Scans" / "Sub").parts)
     # Here names keep their case, and the probe says so: a path is left as typed.
     assert not discover._ignores_case(tmp_path / "Scans" / "Sub")
     assert normalised([tmp_path / "Scans" / "Sub"]) == [tmp_path / "Scans" / "Sub"]

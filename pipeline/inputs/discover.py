@@ -90,7 +90,8 @@ def walk(folder: Path, roots: list[str], follow_symlinks: bool, warnings: list[s
 def normalised(inputs: Iterable[str | Path]) -> list[Path]:
     """Inputs as absolute paths without `.` or `..` (`../scans/a.png` must not give a key with `..`),
     spelled as the file system stores them (`canonical_case`)."""
-    return [canonical_case(Path(os.path.abspath(p))) for p in inputs]
+    listings: Listings = {}
+    return [canonical_case(Path(os.path.abspath(p)), listings=listings) for p in inputs]
 
 
 def _ignores_case(path: Path) -> bool:
@@ -113,32 +114,40 @@ def fold_case(name: str) -> str:
     return "".join(upper if len(upper := char.upper()) == 1 else char for char in name)
 
 
-def _same_ignoring_case(a: str, b: str) -> bool:
-    return fold_case(a) == fold_case(b)
+# Folder -> its entries by `fold_case`: one listing per folder, however many inputs it holds
+# (`run *.png` names thousands of files in one folder).
+Listings = dict[Path, dict[str, list[str]]]
 
 
-def _stored_name(folder: Path, name: str) -> str:
-    """The spelling of `name` in `folder`: the entry equal to it ignoring case (one, or `name`)."""
-    try:
-        with os.scandir(folder) as entries:
-            matches = [e.name for e in entries if _same_ignoring_case(e.name, name)]
-    except OSError:
-        return name
-    return matches[0] if len(matches) == 1 else name
+def _stored_name(folder: Path, name: str, listings: Listings) -> str:
+    """The spelling of `name` in `folder`: the one entry equal to it ignoring case, else `name`."""
+    if folder not in listings:
+        entries: dict[str, list[str]] = {}
+        try:
+            with os.scandir(folder) as found:
+                for entry in found:
+                    entries.setdefault(fold_case(entry.name), []).append(entry.name)
+        except OSError:
+            pass
+        listings[folder] = entries
+    matches = listings[folder].get(fold_case(name), [])
+    return name if name in matches or len(matches) != 1 else matches[0]
 
 
-def canonical_case(path: Path, ignore_case: bool | None = None) -> Path:
+def canonical_case(path: Path, ignore_case: bool | None = None, listings: Listings | None = None) -> Path:
     """The absolute `path` with each name as the file system stores it, where names ignore case
     (`ignore_case`; None: probe). Keys are relative paths: without this, a run over `C:\\scans\\sub`
-    after one over `C:\\scans\\Sub` would name every page anew, and a resume would redo them all."""
+    after one over `C:\\scans\\Sub` would name every page anew, and a resume would redo them all.
+    `listings`: folders listed so far, shared by the inputs of one run."""
     if not (_ignores_case(path) if ignore_case is None else ignore_case):
         return path
+    listings = {} if listings is None else listings
     drive, root = path.drive, path.anchor
     if len(drive) == 2 and drive[1] == ":":
         root = drive.upper() + root[2:]  # "c:\\" -> "C:\\", as Windows shows it
     out = type(path)(root)
     for name in path.parts[1:]:
-        out = out / _stored_name(out, name)
+        out = out / _stored_name(out, name, listings)
     return out
 
 
