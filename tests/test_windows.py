@@ -433,3 +433,15 @@ def test_windows_ctrl_break_stops_a_run_like_ctrl_c(monkeypatch: pytest.MonkeyPa
     finally:
         signal.signal(signal.SIGUSR1, before)
     assert restored is not None and restored is not signal.default_int_handler and callable(restored)
+
+
+def test_windows_a_stored_key_base_takes_the_stored_case_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An output whose first run typed `c:\\scans` resumes with inputs now spelled `C:\\Scans`."""
+    from pipeline.output.keybase import keys_path, settle_base
+
+    (tmp_path / "Scans" / "Sub").mkdir(parents=True)
+    out = tmp_path / "results.jsonl"
+    keys_path(out, "jsonl").write_text(json.dumps({"base": str(tmp_path / "scans")}), encoding="utf-8")
+    monkeypatch.setattr(discover, "_ignores_case", lambda path: True)  # as on NTFS or APFS
+    roots = [canonical_case(tmp_path / "scans" / "sub")]
+    assert settle_base(out, "jsonl", roots, roots[0], fresh=False) == tmp_path / "Scans"
