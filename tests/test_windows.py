@@ -445,3 +445,28 @@ def test_windows_a_stored_key_base_takes_the_stored_case_too(tmp_path: Path, mon
     monkeypatch.setattr(discover, "_ignores_case", lambda path: True)  # as on NTFS or APFS
     roots = [canonical_case(tmp_path / "scans" / "sub")]
     assert settle_base(out, "jsonl", roots, roots[0], fresh=False) == tmp_path / "Scans"
+
+
+def test_windows_scheduler_waits_in_slices_so_ctrl_c_is_taken(tmp_path: Path, fake_engine: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before Python 3.14 a wait on Windows cannot be interrupted: the scheduler waits in slices there.
+    Forced on here, every wait is a slice, and the run's records are what they were."""
+    from pipeline.run import scheduler
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), draw_page([40 + 10 * i]))
+    monkeypatch.setattr(scheduler, "WAIT_SLICE", 0.01)
+    timeouts: list[float | None] = []
+    real_wait = scheduler.wait
+
+    def wait(futures: object, timeout: float | None = None, return_when: str = "ALL_COMPLETED") -> object:
+        timeouts.append(timeout)
+        return real_wait(futures, timeout=timeout, return_when=return_when)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scheduler, "wait", wait)
+    out = tmp_path / "out.jsonl"
+    summary = run([folder], run_config(None, {"workers": 1, "output": str(out)}), quiet=True)
+    assert (summary.ok, summary.failed) == (3, 0)
+    assert timeouts and all(t is not None and t <= 0.01 for t in timeouts)
