@@ -470,3 +470,13 @@ def test_windows_scheduler_waits_in_slices_so_ctrl_c_is_taken(tmp_path: Path, fa
     summary = run([folder], run_config(None, {"workers": 1, "output": str(out)}), quiet=True)
     assert (summary.ok, summary.failed) == (3, 0)
     assert timeouts and all(t is not None and t <= 0.01 for t in timeouts)
+
+
+def test_windows_worker_memory_is_private_bytes_there() -> None:
+    """psutil's Windows `memory_info()` has `private`; its `rss` is the working set the OS trims."""
+    import psutil
+
+    trimmed = SimpleNamespace(rss=50 * 2**20, private=900 * 2**20)  # a leak paged out of the working set
+    assert process.worker_memory(trimmed) == 900 * 2**20
+    here = psutil.Process().memory_info()
+    assert process.worker_memory(here) == getattr(here, "private", here.rss)

@@ -127,7 +127,7 @@ class RecyclingPool(Executor):
         if max_rss:
             for process in self.workers():
                 try:
-                    if process.memory_info().rss > max_rss:
+                    if worker_memory(process.memory_info()) > max_rss:
                         return "memory"
                 except psutil.Error:
                     continue
@@ -175,6 +175,13 @@ class RecyclingPool(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def worker_memory(info: Any) -> int:
+    """A worker's memory for `limits.max_worker_rss_mb`, from psutil's `memory_info()`: its RSS, or
+    on Windows its private bytes, as RSS there is the working set, which the OS trims (a leak moves
+    to the page file and would not show)."""
+    return int(getattr(info, "private", info.rss))
 
 
 # ProcessPoolExecutor refuses more than 61 workers on Windows: it waits on its workers' handles with
