@@ -480,3 +480,30 @@ def test_windows_worker_memory_is_private_bytes_there() -> None:
     assert process.worker_memory(trimmed) == 900 * 2**20
     here = psutil.Process().memory_info()
     assert process.worker_memory(here) == getattr(here, "private", here.rss)
+
+
+def test_windows_watch_waits_for_a_file_still_open_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Explorer sets a copy's final size first: settled by size and time, it is taken only once no
+    other program holds it open (`_released`; forced here, a real open file on Windows below)."""
+    from pipeline.run import watch
+
+    cv2.imwrite(str(tmp_path / "a.png"), draw_page([50]))
+    inbox = watch._Inbox(tmp_path, settle=0.0, seen={}, follow_symlinks=False)
+    open_elsewhere = {tmp_path / "a.png"}
+    monkeypatch.setattr(watch, "_released", lambda path: path not in open_elsewhere)
+    assert inbox.scan() == ([], True)  # first seen
+    assert inbox.scan() == ([], True)  # settled, but still open: still settling
+    open_elsewhere.clear()
+    ready, settling = inbox.scan()
+    assert [rel for rel, _, _ in ready] == ["a.png"] and not settling
+
+
+@WINDOWS_ONLY
+def test_windows_file_open_for_writing_is_not_released(tmp_path: Path) -> None:
+    from pipeline.run.watch import _released
+
+    path = tmp_path / "a.png"
+    path.write_bytes(b"x")
+    with open(path, "ab"):
+        assert not _released(path)
+    assert _released(path)
