@@ -97,10 +97,10 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     data = _read_yaml(default_config_text(), default_config_source())
     if path is not None:
         try:
-            raw = Path(path).read_bytes()
+            text = decode_config(Path(path).read_bytes(), str(path))
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
-        data = _merged(data, _read_yaml(decode_config(raw, str(path)), str(path)))
+        data = _merged(data, _read_yaml(text, str(path)))
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(data, dotted, value)
