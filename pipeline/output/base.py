@@ -109,6 +109,15 @@ def retry_busy(action: Callable[[], T], path: Path) -> T:
                        f"{sum(_BUSY_WAITS):.1f} s); close it and run again") from None
 
 
+def _replace(temp: Path, final: Path) -> None:
+    try:
+        os.replace(temp, final)
+    except PermissionError:
+        if os.path.isdir(final):  # Windows says "access denied" (WinError 5) where POSIX says EISDIR
+            raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(final)) from None
+        raise
+
+
 class Sink(Protocol):
     def write(self, record: Record) -> None: ...
 
@@ -287,15 +296,6 @@ def atomic_write(final: Path, chunks: Iterable[bytes]) -> None:
         retry_busy(lambda: _replace(temp, final), final)
     except BaseException:
         temp.unlink(missing_ok=True)
-        raise
-
-
-def _replace(temp: Path, final: Path) -> None:
-    try:
-        os.replace(temp, final)
-    except PermissionError:
-        if os.path.isdir(final):  # Windows says "access denied" (WinError 5) where POSIX says EISDIR
-            raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(final)) from None
         raise
 
 
