@@ -8,6 +8,8 @@ their code; anything else is an internal error (exit 3) whose traceback is shown
 from __future__ import annotations
 
 import argparse
+import codecs
+import os
 import sys
 import traceback
 from typing import Any, Callable, Sequence
@@ -183,7 +185,26 @@ def _report(exc: BaseException, debug: bool) -> ExitCode:
     return exit_code_of(exc)
 
 
+def _safe_streams() -> None:
+    """Printing a file name must never crash a command. Redirected to a file or a pipe, Windows
+    writes in its ANSI code page (cp1252, cp936) and stops at the first character outside it (a CJK
+    name in `eval`'s report): such a stream writes UTF-8 instead, unless PYTHONIOENCODING chose an
+    encoding; and no stream raises on what it cannot encode (it writes an escape)."""
+    for stream in (sys.stdout, sys.stderr):
+        if not hasattr(stream, "reconfigure"):
+            continue  # replaced by something that is not a text file (an embedding program's)
+        changes: dict[str, str] = {}
+        redirected = not stream.isatty()
+        if redirected and not os.environ.get("PYTHONIOENCODING") and codecs.lookup(stream.encoding).name != "utf-8":
+            changes["encoding"] = "utf-8"
+        if stream.errors == "strict":
+            changes["errors"] = "backslashreplace"
+        if changes:
+            stream.reconfigure(**changes)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _safe_streams()
     args = _parser().parse_args(argv)
     try:
         return int(_COMMANDS[args.command](args))

@@ -8,6 +8,7 @@ what it changes.
 
 from __future__ import annotations
 
+import codecs
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
@@ -48,6 +49,22 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+# A byte-order mark names the encoding: Windows PowerShell 5.1 writes `ocr-pipeline config > my.yaml`
+# as UTF-16 with one, Notepad may add one to UTF-8. Without one a config is UTF-8.
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode_config(data: bytes, source: str) -> str:
+    """The text of a config file's bytes: UTF-8, or UTF-8 / UTF-16 with a byte-order mark;
+    ConfigError (exit 2) naming `source` for anything else."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {source} is not {encoding.upper()} text (byte {exc.start}: {exc.reason}); "
+                          f"save it as UTF-8") from None
+
+
 def _read_yaml(text: str, source: str) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(text)
@@ -80,7 +97,7 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     data = _read_yaml(default_config_text(), default_config_source())
     if path is not None:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = decode_config(Path(path).read_bytes(), str(path))
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
         data = _merged(data, _read_yaml(text, str(path)))

@@ -4,17 +4,25 @@ order. Problems found here (a missing input, a symlink loop) are reported, never
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Iterable, Sequence
 
 from pipeline.core.types import ImageRef
-from pipeline.errors import ImageReadError
+from pipeline.errors import ConfigError, ImageReadError
 from pipeline.inputs.filetypes import INPUT_EXTENSIONS, is_multi_page, is_pdf
 from pipeline.inputs.pdf import count_pdf_pages
 from pipeline.inputs.reader import DEFAULT_MAX_PAGES, count_pages
 
-__all__ = ["Discovery", "discover", "key_base", "normalised", "page_count", "walk"]
+__all__ = ["Discovery", "canonical_case", "discover", "fold_case", "is_link", "is_link_stat", "key_base",
+           "normalised", "page_count", "walk"]
+
+# Windows: the "name surrogate" bit of a reparse tag marks a reparse point that stands for another
+# path, as a symlink does: symlinks and junctions (`mklink /J`, no admin rights needed) have it;
+# OneDrive placeholders and deduplicated files (ordinary files) do not.
+_NAME_SURROGATE = 0x20000000
 
 
 @dataclass
@@ -34,6 +42,20 @@ def _under(real: str, roots: list[str]) -> bool:
     return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
+def is_link_stat(info: os.stat_result) -> bool:
+    """Whether an `lstat` result is a link: a symlink, or on Windows a junction or any other
+    name-surrogate reparse point (`stat.S_ISLNK` is false for a junction)."""
+    return stat.S_ISLNK(info.st_mode) or bool(getattr(info, "st_reparse_tag", 0) & _NAME_SURROGATE)
+
+
+def is_link(path: str | Path) -> bool:
+    """`is_link_stat` of `path`; False when it cannot be read."""
+    try:
+        return is_link_stat(os.lstat(path))
+    except OSError:
+        return False
+
+
 def walk(folder: Path, roots: list[str], follow_symlinks: bool, warnings: list[str]) -> Iterable[Path]:
     """Image files under `folder`, never around a symlink loop. A symlink (to a folder or a file)
     is followed only when its target stays under one of the input `roots` (real paths), or with
@@ -44,7 +66,7 @@ def walk(folder: Path, roots: list[str], follow_symlinks: bool, warnings: list[s
         warnings.append(f"cannot list {err.filename}: {err.strerror}")
 
     def allowed(path: Path) -> bool:
-        if follow_symlinks or not path.is_symlink():
+        if follow_symlinks or not is_link(path):
             return True
         real = os.path.realpath(path)
         if _under(real, roots):
@@ -66,15 +88,83 @@ def walk(folder: Path, roots: list[str], follow_symlinks: bool, warnings: list[s
 
 
 def normalised(inputs: Iterable[str | Path]) -> list[Path]:
-    """Inputs as absolute paths without `.` or `..` (`../scans/a.png` must not give a key with `..`)."""
-    return [Path(os.path.abspath(p)) for p in inputs]
+    """Inputs as absolute paths without `.` or `..` (`../scans/a.png` must not give a key with `..`),
+    spelled as the file system stores them (`canonical_case`)."""
+    listings: Listings = {}
+    return [canonical_case(Path(os.path.abspath(p)), listings=listings) for p in inputs]
 
 
-def key_base(roots: Sequence[Path]) -> Path:
-    """The folder record keys are relative to: the input folder, or the common parent of several."""
+def _ignores_case(path: Path) -> bool:
+    """Whether the file system holding `path` ignores case (Windows, macOS by default): the path with
+    the case of one name swapped is the same file. False when `path` cannot be read."""
+    for candidate in (path, *path.parents):
+        swapped = candidate.name.swapcase()
+        if swapped != candidate.name:
+            try:
+                return os.path.samestat(os.lstat(candidate), os.lstat(candidate.with_name(swapped)))
+            except OSError:
+                return False
+    return False
+
+
+def fold_case(name: str) -> str:
+    """`name` as a case-insensitive file system compares it: upper case, character by character.
+    NTFS's upper-case table never changes a length, so `Straße` and `Strasse` stay two names there
+    (`casefold()` would make them one)."""
+    return "".join(upper if len(upper := char.upper()) == 1 else char for char in name)
+
+
+# Folder -> its entries by `fold_case`: one listing per folder, however many inputs it holds
+# (`run *.png` names thousands of files in one folder).
+Listings = dict[Path, dict[str, list[str]]]
+
+
+def _stored_name(folder: Path, name: str, listings: Listings) -> str:
+    """The spelling of `name` in `folder`: the one entry equal to it ignoring case, else `name`."""
+    if folder not in listings:
+        entries: dict[str, list[str]] = {}
+        try:
+            with os.scandir(folder) as found:
+                for entry in found:
+                    entries.setdefault(fold_case(entry.name), []).append(entry.name)
+        except OSError:
+            pass
+        listings[folder] = entries
+    matches = listings[folder].get(fold_case(name), [])
+    return name if name in matches or len(matches) != 1 else matches[0]
+
+
+def canonical_case(path: Path, ignore_case: bool | None = None, listings: Listings | None = None) -> Path:
+    """The absolute `path` with each name as the file system stores it, where names ignore case
+    (`ignore_case`; None: probe). Keys are relative paths: without this, a run over `C:\\scans\\sub`
+    after one over `C:\\scans\\Sub` would name every page anew, and a resume would redo them all.
+    `listings`: folders listed so far, shared by the inputs of one run."""
+    if not (_ignores_case(path) if ignore_case is None else ignore_case):
+        return path
+    listings = {} if listings is None else listings
+    drive, root = path.drive, path.anchor
+    if len(drive) == 2 and drive[1] == ":":
+        root = drive.upper() + root[2:]  # "c:\\" -> "C:\\", as Windows shows it
+    out = type(path)(root)
+    for name in path.parts[1:]:
+        out = out / _stored_name(out, name, listings)
+    return out
+
+
+def key_base(roots: Sequence[Path], paths: ModuleType = os.path) -> Path:
+    """The folder record keys are relative to: the input folder, or the common parent of several.
+    ConfigError (exit 2) for inputs with no common folder: on two drives or shares (`paths`: the
+    OS's path module; tests pass `ntpath`)."""
     if len(roots) == 1:
         return roots[0] if _is_dir(roots[0]) else roots[0].parent
-    return Path(os.path.commonpath([str(r.parent) for r in roots]))
+    try:
+        return type(roots[0])(paths.commonpath([str(r.parent) for r in roots]))
+    except ValueError:  # "Paths don't have the same drive"
+        def drive(root: Path) -> str:
+            return paths.normcase(paths.splitdrive(str(root))[0])
+        other = next((r for r in roots if drive(r) != drive(roots[0])), roots[1])
+        raise ConfigError(f"inputs {roots[0]} and {other} are on different drives, so their pages have no common "
+                          f"folder to be named from; run each drive into its own output") from None
 
 
 def _is_dir(path: Path) -> bool:

@@ -93,14 +93,31 @@ class ResolvedModels:
     recognition: ResolvedModel
 
 
-def cache_root() -> Path:
-    """`PIPELINE_CACHE_DIR`, else the platform's per-user cache folder."""
+_WINDOWS = sys.platform == "win32"
+
+
+def cache_root(ascii_only: bool = False, windows: bool | None = None) -> Path:
+    """`PIPELINE_CACHE_DIR`, else the platform's per-user cache folder.
+
+    `ascii_only`, for Paddle Inference, which opens model files through ANSI paths on Windows: a
+    user name like `Jürgen` in `%LOCALAPPDATA%` makes them unreadable. There, where the default
+    folder is not ASCII, the cache moves to `%PROGRAMDATA%\\pipeline\\user-<hash of that folder>`
+    (other users of the machine can read it); a non-ASCII PIPELINE_CACHE_DIR is refused.
+    """
+    windows = _WINDOWS if windows is None else windows
     env = os.environ.get("PIPELINE_CACHE_DIR")
     if env:
+        if ascii_only and windows and not env.isascii():
+            raise ConfigError(f"PIPELINE_CACHE_DIR {env} is not an ASCII path, which engine.runtime paddle cannot "
+                              "read models from on Windows; choose another folder")
         return Path(env)
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "pipeline"
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pipeline"
+    if not windows:
+        return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pipeline"
+    default = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "pipeline"
+    if not ascii_only or str(default).isascii():
+        return default
+    shared = os.environ.get("PROGRAMDATA") or "C:\\ProgramData"
+    return Path(shared) / "pipeline" / f"user-{hashlib.sha256(str(default).encode('utf-8')).hexdigest()[:12]}"
 
 
 def _det_inference_yml(name: str) -> dict[str, Any]:
@@ -175,7 +192,8 @@ def _prepare_embedded(name: str, model_format: str) -> Path:
     text = _inference_yml(name, model)
     version = metadata.version(package.replace("_", "-"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-    target = cache_root() / "models" / f"{name}-{package.split('_')[-1]}{version}-{digest}"
+    cache = cache_root(ascii_only=model_format == "paddle")
+    target = cache / "models" / f"{name}-{package.split('_')[-1]}{version}-{digest}"
     if verify_manifest(target) is None:  # prepared before, and its files are intact (pipeline.ocr.checksums)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -11,11 +11,14 @@ import errno
 import os
 import re
 import secrets
+import sys
+import time
 from pathlib import Path
-from typing import IO, Iterable, Protocol
+from typing import IO, Callable, Iterable, Protocol, TypeVar
 
 from pipeline.core.types import Record
-from pipeline.errors import one_line
+from pipeline.errors import RunFailed, one_line
+from pipeline.inputs.discover import fold_case
 from pipeline.inputs.filetypes import is_multi_page
 from pipeline.output.cells import neutralise_cell
 from pipeline.output.paths import UnsafePath, open_no_follow, output_dir
@@ -52,12 +55,67 @@ _TEMP_NAME = re.compile(r"\.pipeline-[0-9a-f]{12}\.tmp\Z")
 def open_text(path: Path, append: bool, newline: str) -> IO[str]:
     """A results file opened for writing, never through a symlink (see `pipeline.output.paths`)."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-    return open(open_no_follow(path, flags), "a" if append else "w", encoding="utf-8", newline=newline)
+    try:
+        fd = retry_busy(lambda: open_no_follow(path, flags), path)
+    except FileBusy as exc:
+        raise RunFailed(f"cannot write {path}: {exc}") from None
+    return open(fd, "a" if append else "w", encoding="utf-8", newline=newline)
 
 
 # Errors that one page's output name can cause, where other pages still write fine.
 _NAME_ERRNOS = {errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.EINVAL, errno.EILSEQ,
                 errno.ELOOP}
+# The same on Windows, where they come as ENOENT or EINVAL and only `winerror` tells: a path past
+# MAX_PATH (260 characters) is ERROR_PATH_NOT_FOUND (3) or ERROR_FILENAME_EXCED_RANGE (206); a name
+# NTFS refuses is ERROR_INVALID_NAME (123).
+_NAME_WINERRORS = {3, 123, 206}
+# ERROR_ACCESS_DENIED (5) and ERROR_SHARING_VIOLATION (32): another program holds the file open (a PDF
+# viewer, Excel, an antivirus scan), or the file is read-only. A scan lets go within a second or so.
+_BUSY_WINERRORS = {5, 32}
+_BUSY_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8)
+_WINDOWS = sys.platform == "win32"
+T = TypeVar("T")
+
+
+class FileBusy(OSError):
+    """A results file that another program still holds open (or that is read-only) after retries."""
+
+
+def is_name_error(exc: OSError) -> bool:
+    """Whether `exc` is the fault of one output file's name or of that file alone (too long, a folder
+    in the way, held open elsewhere), so other pages still write fine. Reads `winerror` where Windows
+    sets it: the errno alone (ENOENT, EACCES) would also be a missing or read-only output folder."""
+    return (isinstance(exc, FileBusy) or exc.errno in _NAME_ERRNOS
+            or getattr(exc, "winerror", None) in _NAME_WINERRORS)
+
+
+def retry_busy(action: Callable[[], T], path: Path) -> T:
+    """`action()`, tried again for about 1.5 s while Windows says `path` is in use (winerror 5 or
+    32, which no other OS sets), then FileBusy naming the file."""
+    for wait in _BUSY_WAITS:
+        try:
+            return action()
+        except OSError as exc:
+            if getattr(exc, "winerror", None) not in _BUSY_WINERRORS:
+                raise
+            time.sleep(wait)
+    try:
+        return action()
+    except OSError as exc:
+        code = getattr(exc, "winerror", None)
+        if code not in _BUSY_WINERRORS:
+            raise
+        raise FileBusy(f"{path} is open in another program, or read-only (WinError {code}, still after "
+                       f"{sum(_BUSY_WAITS):.1f} s); close it and run again") from None
+
+
+def _replace(temp: Path, final: Path) -> None:
+    try:
+        os.replace(temp, final)
+    except PermissionError:
+        if os.path.isdir(final):  # Windows says "access denied" (WinError 5) where POSIX says EISDIR
+            raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(final)) from None
+        raise
 
 
 class Sink(Protocol):
@@ -85,7 +143,7 @@ class PageFileSink:
         self._root = root
         self._errors = ErrorList(root, append)
         # On a case-insensitive file system `A.png.txt` and `a.png.txt` are one file: names written
-        # this run are remembered (casefolded) there, so the second page is refused, not lost.
+        # this run are remembered there (`fold_case`), so the second page is refused, not lost.
         self._casefolded: dict[str, str] | None = {} if _case_insensitive(root) else None
         self.failed_writes = 0  # ok pages whose file could not be written (listed in errors.tsv)
 
@@ -104,7 +162,7 @@ class PageFileSink:
         try:
             self._write_page(record)
         except (OSError, ValueError) as exc:  # one bad name (too long, a folder in the way, ...) never ends the run
-            if isinstance(exc, OSError) and exc.errno not in _NAME_ERRNOS:
+            if isinstance(exc, OSError) and not is_name_error(exc):
                 raise  # a full disk or a read-only folder is no single page's fault
             if not error:
                 self.failed_writes += 1
@@ -123,7 +181,7 @@ class PageFileSink:
             final.unlink(missing_ok=True)
             return
         if self._casefolded is not None:
-            relpath, key = "/".join(parts), "/".join(parts).casefold()
+            relpath, key = "/".join(parts), fold_case("/".join(parts))
             other = self._casefolded.setdefault(key, relpath)
             if other != relpath:
                 raise UnsafePath(f"{relpath} and {other} differ only in case: one file on this file system")
@@ -231,9 +289,11 @@ def atomic_write(final: Path, chunks: Iterable[bytes]) -> None:
                 handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-        if final.is_file() and not final.is_symlink():
-            os.chmod(temp, final.stat().st_mode & 0o7777)  # a rewrite keeps the file's permissions
-        os.replace(temp, final)
+        # A rewrite keeps the file's permissions. Not on Windows: there chmod sets only the read-only
+        # attribute, which would make the temporary file undeletable; permissions come from the folder.
+        if not _WINDOWS and final.is_file() and not final.is_symlink():
+            os.chmod(temp, final.stat().st_mode & 0o7777)
+        retry_busy(lambda: _replace(temp, final), final)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

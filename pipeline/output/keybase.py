@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pipeline.errors import ResumeError
+from pipeline.inputs.discover import canonical_case
 from pipeline.output.formats import output_format
 from pipeline.output.paths import open_no_follow, shown
 
@@ -35,7 +36,7 @@ def _stored(path: Path) -> Path | None:
         raise ResumeError(f"{shown(path)} is damaged ({exc}); delete it, or start afresh with --overwrite") from None
     if not isinstance(base, str) or not os.path.isabs(base):
         raise ResumeError(f"{shown(path)} names no base folder; delete it, or start afresh with --overwrite")
-    return Path(base)
+    return canonical_case(Path(base))  # as the inputs are (`normalised`), whatever case an older run stored
 
 
 def _inside(path: Path, base: Path) -> bool:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline.errors import ConfigError
+from pipeline.inputs.discover import is_link_stat
 
 __all__ = ["UnsafePath", "check_output_apart", "open_no_follow", "output_dir", "refuse_symlink", "shown"]
 
@@ -122,8 +123,8 @@ def output_dir(root: Path, parts: list[str], create: bool = True) -> Path | None
                 return None
             os.mkdir(folder)
             continue
-        if stat.S_ISLNK(info.st_mode):
-            raise UnsafePath(f"{folder} is a symlink; not writing through it")
+        if is_link_stat(info):  # a junction too (Windows): not S_ISLNK, but it leads elsewhere all the same
+            raise UnsafePath(f"{folder} is a symlink or junction; not writing through it")
         if not stat.S_ISDIR(info.st_mode):
             raise UnsafePath(f"{folder} is a file, so it cannot hold this page's .txt")
     return folder

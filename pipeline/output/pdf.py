@@ -9,7 +9,9 @@ stay sharp), with the text layer laid over them; an image input becomes a page o
 A file's PDF is written atomically once all of its pages in this run have arrived, and its error
 rows just before it, so an existing PDF means every page of that input is done: resume counts its
 pages plus the input's error rows. A file cut off by a stop is not written; all its pages are
-redone next time.
+redone next time. A PDF that cannot be written for its name's sake (too long, a folder or a
+symlink in the way, held open elsewhere: `pipeline.output.base.is_name_error`) leaves its pages as
+error rows, like the page formats, and the run goes on.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.core.types import Record
-from pipeline.errors import ImageReadError, ResumeError
+from pipeline.errors import ImageReadError, ResumeError, one_line
 from pipeline.inputs.filetypes import is_pdf
 from pipeline.inputs.pdf import count_pdf_pages, page_pixel_size
-from pipeline.output.base import ErrorList, atomic_write, file_relpath
+from pipeline.output.base import ErrorList, atomic_write, file_relpath, is_name_error
+from pipeline.output.paths import output_dir
 from pipeline.output.pdfwrite import (
     add_image_page,
     add_text_layer,
@@ -53,13 +56,13 @@ class PdfSink:
         self._context = context
         self._pending: dict[str, list[Record]] = defaultdict(list)
         self._errors = ErrorList(root, append)
+        self.failed_writes = 0  # ok pages whose file could not be written (listed in errors.tsv)
 
     def path_for(self, image: str) -> Path:
         return self._root.joinpath(*file_relpath(image, SUFFIX).split("/"))
 
     def write(self, record: Record) -> None:
         image = record["image"]
-        final = self.path_for(image)  # ValueError for an escaping path, before anything is kept
         pages = self._pending[image]
         pages.append(record)
         if len(pages) < self._context.sources[image].pages:
@@ -69,8 +72,24 @@ class PdfSink:
         for failed in (r for r in pages if r["status"] != "ok"):
             self._errors.add(failed)
         good = [r for r in pages if r["status"] == "ok"]
+        try:
+            self._store(image, good)
+        except (OSError, ValueError) as exc:  # one bad name (too long, a folder in the way, ...) never ends the run
+            if isinstance(exc, OSError) and not is_name_error(exc):
+                raise  # a full disk or a read-only folder is no single file's fault
+            self.failed_writes += len(good)
+            for page in good:
+                self._errors.add(page, f"cannot write this file's {SUFFIX}: {one_line(exc)}")
+
+    def _store(self, image: str, good: list[Record]) -> None:
+        """Write the file's PDF of its `good` pages, or remove a stale one when there are none; never
+        outside the root nor through a symlink or junction (`output_dir`)."""
+        parts = file_relpath(image, SUFFIX).split("/")  # ValueError for an escaping path
+        folder = output_dir(self._root, parts[:-1], create=bool(good))
+        if folder is None:
+            return  # nothing to write, and no folder that could hold a stale file
+        final = folder / parts[-1]
         if good:
-            final.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(final, [self._document(image, good)])
         else:
             final.unlink(missing_ok=True)  # a stale one must not say the pages were done

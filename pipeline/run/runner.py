@@ -70,19 +70,22 @@ class RunSummary:
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the run the way Ctrl-C does (only the main thread can take signals)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+    """SIGTERM, and on Windows SIGBREAK (Ctrl-Break; Windows sends no SIGTERM), stop the run the way
+    Ctrl-C does (only the main thread can take signals)."""
+    stops = [getattr(signal, name) for name in ("SIGTERM", "SIGBREAK") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread() or not stops:
         yield
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {stop: signal.signal(stop, handler) for stop in stops}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, action in previous.items():
+            signal.signal(stop, action)
 
 
 def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWriter, *, backend: str = "process",

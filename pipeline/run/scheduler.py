@@ -20,6 +20,7 @@ Faults, the same code for every backend that can replace its workers (`pipeline.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -38,6 +39,16 @@ from pipeline.run.backends import Backend
 from pipeline.run.worker import run_detect, run_recognize
 
 __all__ = ["RunFailed", "Scheduler", "chunk_ranges"]
+
+# Before Python 3.14 a wait on Windows cannot be interrupted: Ctrl-C would act only when a task
+# ends. There the scheduler waits in slices of this many seconds (elsewhere in one wait).
+WAIT_SLICE: float | None = 0.5 if sys.platform == "win32" and sys.version_info < (3, 14) else None
+
+
+def _sliced(timeout: float | None) -> float | None:
+    if WAIT_SLICE is None:
+        return timeout
+    return WAIT_SLICE if timeout is None else min(timeout, WAIT_SLICE)
 
 
 @dataclass
@@ -117,7 +128,7 @@ class Scheduler:
             self._fill()
             if not self._in_flight:
                 continue  # only skipped tasks of closed pages this round
-            done, _ = wait(self._in_flight, timeout=self._seconds_to_deadline(), return_when=FIRST_COMPLETED)
+            done, _ = wait(self._in_flight, timeout=_sliced(self._seconds_to_deadline()), return_when=FIRST_COMPLETED)
             crashed: list[_Task] = []
             for future in done:
                 task = self._in_flight.pop(future)
@@ -132,7 +143,7 @@ class Scheduler:
                     self._handle(result)
             if crashed:
                 self._recover_from_crash(crashed)
-            elif not done:
+            elif not done:  # a deadline passed (or only a slice: then no task is past its limit)
                 self._recover_from_timeout()
 
     # -- submitting ---------------------------------------------------------------------------

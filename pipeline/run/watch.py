@@ -76,6 +76,22 @@ def _read_ledger(path: Path) -> dict[str, str]:
     return seen
 
 
+def _released(path: Path) -> bool:
+    """Whether no other program has `path` open (Windows: it opens with no sharing). Explorer and
+    robocopy set a copy's final size first, so a slow copy can look settled while still written.
+    POSIX has no such check (and no need: a copy grows there): always True."""
+    if sys.platform != "win32":
+        return True
+    import _winapi  # Windows only
+
+    try:
+        handle = _winapi.CreateFile(str(path), _winapi.GENERIC_READ, 0, 0, _winapi.OPEN_EXISTING, 0, 0)
+    except OSError:
+        return False  # ERROR_SHARING_VIOLATION (32): still open elsewhere; or gone: the next scan decides
+    _winapi.CloseHandle(handle)
+    return True
+
+
 def _sha256(path: Path) -> str | None:
     try:
         return file_digest(path)
@@ -172,6 +188,8 @@ class _Inbox:
                 continue
             if now - previous[1] < self._settle:
                 continue
+            if not _released(path):
+                continue  # still settling: a copy in progress
             del self._changing[rel]
             self._done[rel] = stat
             digest = _sha256(path)

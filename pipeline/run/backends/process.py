@@ -14,8 +14,10 @@ worker can only be stopped by killing it: either way the pool is torn down and b
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
@@ -125,7 +127,7 @@ class RecyclingPool(Executor):
         if max_rss:
             for process in self.workers():
                 try:
-                    if process.memory_info().rss > max_rss:
+                    if worker_memory(process.memory_info()) > max_rss:
                         return "memory"
                 except psutil.Error:
                     continue
@@ -175,10 +177,36 @@ class RecyclingPool(Executor):
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+def worker_memory(info: Any) -> int:
+    """A worker's memory for `limits.max_worker_rss_mb`, from psutil's `memory_info()`: its RSS, or
+    on Windows its private bytes, as RSS there is the working set, which the OS trims (a leak moves
+    to the page file and would not show)."""
+    return int(getattr(info, "private", info.rss))
+
+
+# ProcessPoolExecutor refuses more than 61 workers on Windows: it waits on its workers' handles with
+# WaitForMultipleObjects, which takes at most 64, and keeps 3 of them for itself.
+WINDOWS_MAX_WORKERS = 61
+_WINDOWS = sys.platform == "win32"
+
+
+def pool_size(workers: int, windows: bool | None = None) -> int:
+    """`workers`, or on Windows at most WINDOWS_MAX_WORKERS, with a warning when that cuts it."""
+    if (_WINDOWS if windows is None else windows) and workers > WINDOWS_MAX_WORKERS:
+        logging.getLogger(__name__).warning(
+            "warning: %d workers asked for, but a process pool on Windows runs at most %d: using %d",
+            workers, WINDOWS_MAX_WORKERS, WINDOWS_MAX_WORKERS)
+        return WINDOWS_MAX_WORKERS
+    return workers
+
+
 class ProcessBackend(ExecutorBackend):
     name = "process"
     crash_loses_all = True
     initializer: ClassVar[Initializer] = staticmethod(init_worker)  # fault-injection tests swap it
+
+    def __init__(self, workers: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(pool_size(workers), *args, **kwargs)
 
     def make_executor(self) -> Executor:
         limits = self.config.limits
