@@ -115,9 +115,10 @@ import json, sys
 from pipeline.run.settings import run_config
 from pipeline.ocr.models import resolve_models
 from pipeline.ocr.engine import OcrEngine
+from pipeline.ocr.registry import EngineSettings
 from pipeline.inputs.reader import read_image
 config = run_config(None, {"workers": 1})
-engine = OcrEngine(config, resolve_models(config.models, config.engine.runtime))
+engine = OcrEngine(EngineSettings.of(config), resolve_models(config.models, config.engine.runtime))
 engine.warm_up()
 lines = engine.recognize([crop for _, crop in engine.detect(read_image(__import__("pathlib").Path(sys.argv[1])))])
 heavy = sorted(m for m in ("paddleocr", "paddle", "pandas", "matplotlib", "modelscope", "paddlex.inference.models.predictors")
@@ -151,13 +152,14 @@ def test_a_generated_chinese_page_reads_within_the_stated_cer(tmp_path: Path, co
     from rapidfuzz.distance import Levenshtein
 
     from pipeline.ocr.engine import OcrEngine
+    from pipeline.ocr.registry import EngineSettings
 
     pages = _bench_pages_script()
     if not pages.CHINESE_FONT.is_file():  # type: ignore[attr-defined]
         pytest.skip("needs fonts-wqy-microhei (Debian)")
     [path] = pages.make_pages(tmp_path, 1, 1234, large=False, chinese=True)  # type: ignore[attr-defined]
     want = "".join(json.loads((tmp_path / "labels.jsonl").read_text(encoding="utf-8"))["text"].split())
-    engine = OcrEngine(config, resolve_models(config.models, config.engine.runtime))
+    engine = OcrEngine(EngineSettings.of(config), resolve_models(config.models, config.engine.runtime))
     regions = engine.detect(read_image(path))
     got = "".join("".join(line.text.split()) for line in engine.recognize([crop for _, crop in regions]))
     assert len(regions) == 20 and Levenshtein.distance(got, want) / len(want) <= 0.002, got

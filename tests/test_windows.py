@@ -28,7 +28,7 @@ from pipeline.errors import ConfigError, RunFailed
 from pipeline.inputs import discover
 from pipeline.inputs.discover import canonical_case, is_link_stat, key_base, normalised
 from pipeline.ocr import models
-from pipeline.ocr.records import error_record, ok_record
+from pipeline.ocr.records import ok_record
 from pipeline.output import base
 from pipeline.output.base import atomic_write, is_name_error
 from pipeline.output.jsonl import JsonlSink
