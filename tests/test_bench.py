@@ -93,7 +93,7 @@ def test_smoke_run_on_a_sample_image(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert row["warmup_seconds"] > 0 and row["peak_total_mb"] > 0 and row["memory"] == MEMORY_KIND
         assert len(row["whole_seconds"]) == 1 and row["whole_peak_mb"] > 0, row
         assert sys.platform == "win32" or row["whole_cpu"]["median"] > 0
-        assert not any("whole-process" in note or "outlived" in note for note in row["notes"]), row["notes"]
+        assert not any("whole-process" in note or "killed" in note for note in row["notes"]), row["notes"]
         if key in ours:
             assert row["text_matched"] is True, row["notes"]
             assert row["speedup_vs"][PADDLEOCR] and row["wall_vs"][PADDLEOCR]["median"] > 0
@@ -203,13 +203,13 @@ def test_a_process_left_running_by_a_child_is_named_and_killed(tmp_path: Path) -
     leaver = (f"import subprocess, time; p = subprocess.Popen({sleeper!r}, start_new_session=True); "
               "print(p.pid, flush=True); time.sleep(1)")
     done = run_child([sys.executable, "-c", leaver], tmp_path / "log", "leaver", timeout=60)
-    assert done.returncode == 0 and len(done.outlived) == 1 and "killed" in done.outlived[0], done.outlived
+    assert done.returncode == 0 and len(done.outlived) == 1 and done.killed == done.outlived, done.outlived
     pid = int((tmp_path / "log").read_text().split("leaver")[1].split("\n")[1])
     assert str(pid) in done.outlived[0] and not _alive(pid)
     brief = (f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(2)'], "
              "start_new_session=True); time.sleep(1)")
     done = run_child([sys.executable, "-c", brief], tmp_path / "log", "brief", timeout=60)
-    assert len(done.outlived) == 1 and "gone within" in done.outlived[0], done.outlived
+    assert len(done.outlived) == 1 and "gone within" in done.outlived[0] and not done.killed, done.outlived
 
 
 def _alive(pid: int) -> bool:
@@ -289,6 +289,16 @@ def test_rows_compare_with_one_worker_and_the_yardsticks() -> None:
     assert "1.43x (rounds 1.25-1.67x) PaddleOCR at its best cpu_threads" in top and "wall-time ratio 0.70" in top
     assert "0.57x (rounds 0.50-0.67x) Tesseract (wall-time ratio 1.75; its peak PSS 1200 MB)" in top
     assert "peak PSS 1200 MB" in top and "not run here: faster-paddle" in top
+
+
+def test_processes_that_outlived_a_run_are_in_its_row() -> None:
+    lingered = _cell("process", 2, 1, 1.0, whole=[5.0])
+    lingered.outlived = ["round 1: python -c resource_tracker (pid 7): gone within 0.4s"]
+    stuck = _cell("thread", 2, 1, 1.0, whole=[5.0])
+    stuck.outlived = stuck.killed = ["round 1: python -m forkserver (pid 8): killed after 5s"]
+    first, second = build_rows([lingered, stuck], machine_cores=2)
+    assert "1 process(es) outlived the command: round 1: python -c resource_tracker" in first.notes[0]
+    assert "1 process(es) outlived the command, 1 killed: round 1: python -m forkserver" in second.notes[0]
 
 
 def test_each_variant_is_compared_with_paddleocr_built_with_its_settings() -> None:

@@ -158,5 +158,5 @@ def _report(results: Sequence[CellResult], plan: Plan, variants: Sequence[Varian
         "note": note, "headline": top, "notes": extra, "recommendation": advice, "command": command, "table": table,
     })
     _progress(f"wrote {out_dir / 'bench.json'} and {out_dir / 'bench.png'}")
-    failed = any(r.error or r.whole_error or r.outlived for r in results)  # a missing yardstick is no failure
+    failed = any(r.error or r.whole_error or r.killed for r in results)  # a missing yardstick is no failure
     return ExitCode.RUN_FAILED if failed else ExitCode.OK

@@ -105,7 +105,10 @@ class CellResult:
     whole_peak_mb: float = 0.0
     whole_texts: dict[str, list[str]] = field(default_factory=dict)
     whole_error: str | None = None
-    outlived: list[str] = field(default_factory=list)  # processes a whole-process run left running
+    # Processes of a whole-process run still there when it exited: each one (`outlived`), and those
+    # still running LINGER_SECONDS later, killed by the bench (`killed`: a failure).
+    outlived: list[str] = field(default_factory=list)
+    killed: list[str] = field(default_factory=list)
 
     @classmethod
     def failed(cls, spec: CellSpec, error: str) -> CellResult:

@@ -21,6 +21,7 @@ from pipeline.tools.bench.sampling import MEMORY_KIND, MIB, TreeSampler
 __all__ = ["LINGER_SECONDS", "Finished", "kill_tree", "run_cell_isolated", "run_child"]
 
 LINGER_SECONDS = 5.0  # how long a process left by an exited child may take to go by itself
+_KILLED = f"killed after {LINGER_SECONDS:.0f}s"
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,10 @@ class Finished:
     peak_mb: float  # the tree's peak memory, of kind `memory`
     cpu_seconds: float | None = None  # user + system CPU of the whole tree (None where the OS cannot tell)
     memory: str = MEMORY_KIND  # "PSS" or "RSS"
-    # Processes of the tree alive when it exited: "name (pid): gone after 0.3s" or "...: killed".
+    # Processes of the tree alive when it exited: "name (pid): gone within 0.3s" or "...: killed after 5s";
+    # `killed`: those of them still running after LINGER_SECONDS.
     outlived: tuple[str, ...] = ()
+    killed: tuple[str, ...] = ()
 
     @property
     def timed_out(self) -> bool:
@@ -78,7 +81,8 @@ def run_child(command: Sequence[str], log: Path, title: str, timeout: float) -> 
             log_file.write(f"===== {title}: processes outlived it: {'; '.join(outlived)}\n")
     cpu_after = _children_cpu()
     cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    return Finished(returncode, seconds, sampler.peak_total / MIB, cpu, sampler.kind, tuple(outlived))
+    killed = tuple(what for what in outlived if what.endswith(_KILLED))
+    return Finished(returncode, seconds, sampler.peak_total / MIB, cpu, sampler.kind, tuple(outlived), killed)
 
 
 def _end_leftovers(sampler: TreeSampler) -> list[str]:
@@ -98,7 +102,7 @@ def _end_leftovers(sampler: TreeSampler) -> list[str]:
             pass
     psutil.wait_procs(still, timeout=10)
     return ([f"{names[p.pid]}: gone within {waited:.1f}s" for p in gone]
-            + [f"{names[p.pid]}: killed after {LINGER_SECONDS:.0f}s" for p in still])
+            + [f"{names[p.pid]}: {_KILLED}" for p in still])
 
 
 def _name(proc: psutil.Process) -> str:

@@ -102,8 +102,12 @@ def _compare_speed(row: Row, rows: Sequence[Row], result: CellResult, peers: dic
 
 
 def _note_outlived(row: Row, result: CellResult) -> None:
+    """A process still running when the command exited: named in the notes (a multiprocessing
+    resource tracker on a busy machine may take a moment to see the end); one killed is a failure."""
     if result.outlived:
-        row.notes.append(f"{len(result.outlived)} process(es) outlived the command: " + "; ".join(result.outlived[:3]))
+        killed = f", {len(result.killed)} killed" if result.killed else ""
+        row.notes.append(f"{len(result.outlived)} process(es) outlived the command{killed}: "
+                         + "; ".join(result.outlived[:3]))
 
 
 def _compare_text(row: Row, result: CellResult, reference: CellResult) -> None:

@@ -64,6 +64,7 @@ def run_rounds(specs: Sequence[CellSpec], results: Sequence[CellResult], rounds:
             output = folder / f"{spec.name}.jsonl"
             done = run_child(command_for(spec, output), log, f"round {number} {spec.name}", _timeout(images))
             result.outlived.extend(f"round {number}: {what}" for what in done.outlived)
+            result.killed.extend(f"round {number}: {what}" for what in done.killed)
             if done.returncode not in (0, 1):  # 1: finished, with some error records
                 result.whole_error = "timed out" if done.timed_out else f"exit code {done.returncode} (see {log})"
                 continue
