@@ -92,8 +92,8 @@ def _record_repeat(result: CellResult, texts: dict[str, list[str]], regions: int
 
 
 def _record_sampler(result: CellResult, sampler: TreeSampler, worker_pids: Sequence[int]) -> None:
-    result.peak_rss_total_mb = sampler.peak_total / MIB
-    result.peak_rss_worker_mb = sampler.peak_of(worker_pids) / MIB
+    result.peak_total_mb = sampler.peak_total / MIB
+    result.peak_worker_mb = sampler.peak_of(worker_pids) / MIB
     result.cpu_cores_used = sampler.own_cores
     result.other_cores_busy = sampler.other_cores
 
