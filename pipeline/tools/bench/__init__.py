@@ -3,6 +3,7 @@ how fast against what a user would run instead?
 
     python -m pipeline bench INPUT [--workers 1,2,4] [--threads 1,2] [--modes serial,thread,process]
                                    [--ref-threads 1,2] [--reference-engine paddle|onnxruntime]
+                                   [--yardsticks paddleocr,rapidocr,tesseract,faster-paddle|none]
                                    [--set KEY=VALUE] [--variant LABEL:KEY=VALUE,...]
                                    [--repeat 3] [--rounds 3] [--out bench-out]
 
@@ -10,9 +11,11 @@ One file per job:
 
 - `plan`: flags, one config file per variant (`--set`, `--variant`), the list of cells;
 - `cell`: inside one fresh cell process, warm-up apart, then timed runs with the pool warm;
-- `yardsticks`: plain PaddleOCR (its own defaults), PaddleOCR with our settings, RapidOCR;
-- `isolate`: a child process with a timeout, its wall time and its tree's peak PSS;
-- `sampling`: PSS and CPU of a process tree, and the other programs' load;
+- `yardsticks`: PaddleOCR with our settings, and the peers at their own defaults: plain PaddleOCR,
+  RapidOCR 3.x, Tesseract (a process per page), faster-paddle; why one is missing here;
+- `isolate`: a child process with a timeout, its wall time, its tree's peak PSS (RSS where the OS
+  has no PSS), and the processes it left running;
+- `sampling`: PSS/RSS and CPU of a process tree, and the other programs' load;
 - `whole`: every setting as the whole process its user would start, in alternated rounds;
 - `stats`: rows, spreads, speed-ups, per-round wall-time ratios, text differences;
 - `verdicts`: the scaling note, the headline, the recommendation;

@@ -23,7 +23,7 @@ from typing import Any
 
 from pipeline.errors import ExitCode, one_line
 from pipeline.tools.bench.data import YARDSTICKS, CellResult, CellSpec, page_key
-from pipeline.tools.bench.sampling import MIB, TreeSampler
+from pipeline.tools.bench.sampling import MEMORY_KIND, MIB, TreeSampler
 
 __all__ = ["main", "run_cell"]
 
@@ -92,8 +92,8 @@ def _record_repeat(result: CellResult, texts: dict[str, list[str]], regions: int
 
 
 def _record_sampler(result: CellResult, sampler: TreeSampler, worker_pids: Sequence[int]) -> None:
-    result.peak_rss_total_mb = sampler.peak_total / MIB
-    result.peak_rss_worker_mb = sampler.peak_of(worker_pids) / MIB
+    result.peak_total_mb = sampler.peak_total / MIB
+    result.peak_worker_mb = sampler.peak_of(worker_pids) / MIB
     result.cpu_cores_used = sampler.own_cores
     result.other_cores_busy = sampler.other_cores
 
@@ -107,7 +107,7 @@ def _cell_ours(spec: CellSpec) -> CellResult:
     config = _config(spec)
     models = resolve_models(config.models, config.engine.runtime)
     images = _images(spec)
-    result = CellResult(spec.mode, spec.workers, spec.threads, spec.variant, images=len(images))
+    result = CellResult(spec.mode, spec.workers, spec.threads, spec.variant, images=len(images), memory=MEMORY_KIND)
     manager = None
     if spec.mode in _PROCESS_MODES and spec.workers > 1:
         import multiprocessing
@@ -146,26 +146,28 @@ def _cell_ours(spec: CellSpec) -> CellResult:
 
 
 def _cell_yardstick(spec: CellSpec) -> CellResult:
-    """A yardstick: one engine, one page at a time, in this process."""
-    from pipeline.inputs.reader import read_image
-    from pipeline.tools.bench.yardsticks import build, warm_page
+    """A yardstick: one engine in this process, handed each page as its whole-process script hands
+    it (the file's path), `spec.workers` pages at a time (Tesseract's child processes), else one by one."""
+    from pipeline.tools.bench.yardsticks import build, close, ocr_pages, page_sources, warm_page
 
     config = _config(spec)
     images = _images(spec)
-    result = CellResult(spec.mode, 1, spec.threads, spec.variant, images=len(images))
+    result = CellResult(spec.mode, spec.workers, spec.threads, spec.variant, images=len(images), memory=MEMORY_KIND,
+                        worker_processes=spec.workers, distinct_workers=spec.workers)  # Tesseract: a process per page
     started = time.perf_counter()
     ocr, predict = build(spec.mode, config, spec.threads, spec.engine)
-    predict(ocr, warm_page())
-    result.warmup_seconds = time.perf_counter() - started
-    with TreeSampler() as sampler:
-        for _ in range(spec.repeat):
-            texts: dict[str, list[str]] = {}
-            t0 = time.perf_counter()
-            for image in images:
-                pixels = read_image(Path(image.path), image.page, max_pixels=config.limits.max_image_pixels)
-                texts[page_key(image.rel, image.page)] = predict(ocr, pixels)
-            result.seconds.append(time.perf_counter() - t0)
-            _record_repeat(result, texts, sum(len(lines) for lines in texts.values()))
+    try:
+        predict(ocr, warm_page())
+        result.warmup_seconds = time.perf_counter() - started
+        with TreeSampler() as sampler:
+            for _ in range(spec.repeat):
+                t0 = time.perf_counter()
+                pages = ocr_pages(ocr, predict, page_sources(images, config.limits.max_image_pixels), spec.workers)
+                result.seconds.append(time.perf_counter() - t0)
+                texts = {page_key(image.rel, image.page): lines for image, lines in zip(images, pages)}
+                _record_repeat(result, texts, sum(len(lines) for lines in texts.values()))
+    finally:
+        close(ocr)
     _record_sampler(result, sampler, [os.getpid()])
     return result
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 __all__ = ["draw_chart"]
 
 _MODE_COLOURS = {"serial": "tab:green", "thread": "tab:orange", "process": "tab:blue"}
-_YARDSTICK_COLOURS = {"paddleocr": "dimgray", "paddleocr-ours": "darkgray", "rapidocr": "tab:purple"}
+_YARDSTICK_COLOURS = {"paddleocr": "dimgray", "paddleocr-ours": "darkgray", "rapidocr": "tab:purple",
+                      "tesseract": "tab:red", "faster-paddle": "tab:brown"}
 _LINE_STYLES = ("-", "--", ":", "-.")
 
 
@@ -58,8 +59,9 @@ def draw_chart(rows: Sequence[Row], path: Path, title: str) -> None:
             efficiency.plot(*zip(*efficient), **style)
     for row in rows:
         if not row.ours and row.ok:
+            shape = "1 process" if row.workers == 1 else f"{row.workers} processes at a time"
             speed.axhline(row.median_ips, color=_YARDSTICK_COLOURS.get(row.mode, "gray"), linestyle="--",
-                          label=f"{row.label} ({row.threads} thr, 1 process): {rate(row.median_ips)}")
+                          label=f"{row.label} ({row.threads} thr, {shape}): {rate(row.median_ips)}")
     all_workers = sorted({r.workers for points in series.values() for r in points}) or [1]
     for axis in (speed, efficiency):
         axis.set_xticks(all_workers)

@@ -11,7 +11,7 @@ from pathlib import Path
 from pipeline.config import usable_cores
 from pipeline.errors import ConfigError, ExitCode
 from pipeline.tools.bench.chart import draw_chart
-from pipeline.tools.bench.data import DEFAULT_VARIANT, PADDLEOCR, CellResult
+from pipeline.tools.bench.data import DEFAULT_VARIANT, PADDLEOCR, YARDSTICKS, CellResult, CellSpec
 from pipeline.tools.bench.fmt import rate
 from pipeline.tools.bench.isolate import run_cell_isolated
 from pipeline.tools.bench.options import ENGINES, BenchOptions, default_reference_threads, options_from_args
@@ -22,15 +22,18 @@ from pipeline.tools.bench.plan import (
     parse_overrides,
     parse_positive_list,
     parse_variant,
+    parse_yardsticks,
     plan_cells,
     write_variant_configs,
 )
 from pipeline.tools.bench.report import cpu_model, explanations, format_table, machine, write_json
+from pipeline.tools.bench.sampling import MEMORY_KIND
 from pipeline.tools.bench.stats import build_rows
 from pipeline.tools.bench.verdicts import headline, note_line, recommendation
 from pipeline.tools.bench.whole import run_rounds
+from pipeline.tools.bench.yardsticks import missing_reason, program
 
-__all__ = ["bench_command", "run_bench"]
+__all__ = ["bench_command", "measure_cell", "run_bench"]
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -55,12 +58,13 @@ def _plan(options: BenchOptions, out_dir: Path) -> tuple[Plan, list[Variant], in
     threads = parse_positive_list(options.threads, "--threads")
     modes = parse_modes(options.modes)
     reference_threads = parse_positive_list(options.ref_threads or default_reference_threads(), "--ref-threads")
+    yardsticks = parse_yardsticks(options.yardsticks)
     common = parse_overrides(options.overrides)
     variants = [parse_variant(text) for text in options.variants]
     configs = write_variant_configs(options.config, common, variants, out_dir / "configs")
     inputs = tuple(str(Path(p).absolute()) for p in options.inputs)
     plan = Plan(workers, threads, modes, reference_threads, options.repeat, inputs, configs,
-                options.reference_engine)
+                options.reference_engine, yardsticks)
     return plan, [Variant(DEFAULT_VARIANT, common), *variants], rounds
 
 
@@ -98,8 +102,10 @@ def bench_command(options: BenchOptions) -> int:
     results: list[CellResult] = []
     for number, spec in enumerate(cells, 1):
         _progress(f"[{number}/{len(cells)}] {spec.name} ...")
-        result = run_cell_isolated(spec, images, log, workdir)
-        if result.error is None and result.seconds:
+        result = measure_cell(spec, images, log, workdir)
+        if result.missing is not None:
+            _progress(f"    not run: {result.missing}")
+        elif result.error is None and result.seconds:
             _progress(f"    warm-up {result.warmup_seconds:.1f}s, {rate(images / min(result.seconds))} images/s at best, "
                       f"{result.cpu_cores_used:.2f} cores busy (others {result.other_cores_busy:.2f})")
         else:
@@ -108,6 +114,18 @@ def bench_command(options: BenchOptions) -> int:
     if rounds:
         run_rounds(cells, results, rounds, images, out_dir, _progress)
     return _report(results, plan, variants, images, rounds, out_dir)
+
+
+def measure_cell(spec: CellSpec, images: int, log: Path, workdir: Path) -> CellResult:
+    """A yardstick not installed here is a row saying why; any other cell runs in its own process."""
+    if spec.mode not in YARDSTICKS:
+        return run_cell_isolated(spec, images, log, workdir)
+    reason = missing_reason(spec.mode)
+    if reason is not None:
+        return CellResult.not_run(spec, reason)
+    result = run_cell_isolated(spec, images, log, workdir)
+    result.program = program(spec.mode)
+    return result
 
 
 def _report(results: Sequence[CellResult], plan: Plan, variants: Sequence[Variant], images: int, rounds: int,
@@ -132,6 +150,7 @@ def _report(results: Sequence[CellResult], plan: Plan, variants: Sequence[Varian
     write_json(out_dir / "bench.json", {
         "inputs": list(plan.inputs), "images": images, "repeat": plan.repeat, "rounds": rounds, "machine": machine(),
         "variants": {v.label: dict(v.overrides) for v in variants}, "reference_engine": plan.reference_engine,
+        "yardsticks": list(plan.yardsticks), "memory": MEMORY_KIND,
         "rows": [r.as_dict() for r in rows],
         "paddleocr_candidates": [
             {"threads": r.threads, "seconds": r.seconds, "whole_seconds": r.whole_seconds, "error": r.error}
@@ -140,5 +159,5 @@ def _report(results: Sequence[CellResult], plan: Plan, variants: Sequence[Varian
         "note": note, "headline": top, "notes": extra, "recommendation": advice, "command": command, "table": table,
     })
     _progress(f"wrote {out_dir / 'bench.json'} and {out_dir / 'bench.png'}")
-    failed = any(r.error or r.whole_error for r in results)
+    failed = any(r.error or r.whole_error or r.killed for r in results)  # a missing yardstick is no failure
     return ExitCode.RUN_FAILED if failed else ExitCode.OK

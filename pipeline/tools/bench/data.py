@@ -14,20 +14,29 @@ __all__ = [
     "CellResult",
     "CellSpec",
     "DEFAULT_VARIANT",
+    "FASTER_PADDLE",
     "PADDLEOCR",
     "PADDLEOCR_OURS",
+    "PEERS",
+    "PEER_NAMES",
     "RAPIDOCR",
     "Row",
+    "TESSERACT",
     "YARDSTICKS",
     "page_key",
 ]
 
-# The rows that are not our pipeline: plain PaddleOCR with its own defaults (the headline yardstick),
-# PaddleOCR with our settings (the text every row of ours is compared with), and RapidOCR.
+# The rows that are not our pipeline: PaddleOCR with our settings (the text every row of ours is
+# compared with), and the peers every row is timed against, each at its own defaults: plain
+# PaddleOCR, RapidOCR 3.x, Tesseract (one process per page, as OCRmyPDF runs it), faster-paddle.
 PADDLEOCR = "paddleocr"
 PADDLEOCR_OURS = "paddleocr-ours"
 RAPIDOCR = "rapidocr"
-YARDSTICKS = (PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR)
+TESSERACT = "tesseract"
+FASTER_PADDLE = "faster-paddle"
+PEERS = (PADDLEOCR, RAPIDOCR, TESSERACT, FASTER_PADDLE)
+PEER_NAMES = {PADDLEOCR: "PaddleOCR", RAPIDOCR: "RapidOCR", TESSERACT: "Tesseract", FASTER_PADDLE: "faster-paddle"}
+YARDSTICKS = (PADDLEOCR_OURS, *PEERS)
 DEFAULT_VARIANT = "default"
 
 
@@ -73,6 +82,9 @@ class CellResult:
     workers: int
     threads: int
     variant: str = DEFAULT_VARIANT
+    program: str = ""  # a yardstick's name and version, e.g. "tesseract 5.3.0"
+    missing: str | None = None  # why a yardstick was not run (not installed): a row, not a failure
+    memory: str = "RSS"  # what the memory figures are: "PSS" (Linux) or "RSS"
     warmup_seconds: float = 0.0
     seconds: list[float] = field(default_factory=list)
     images: int = 0
@@ -80,8 +92,8 @@ class CellResult:
     failed_images: int = 0
     texts: dict[str, list[str]] = field(default_factory=dict)
     repeats_agree: bool = True
-    peak_rss_worker_mb: float = 0.0
-    peak_rss_total_mb: float = 0.0
+    peak_worker_mb: float = 0.0
+    peak_total_mb: float = 0.0
     cpu_cores_used: float = 0.0
     other_cores_busy: float = 0.0
     worker_processes: int = 1
@@ -90,13 +102,22 @@ class CellResult:
     error: str | None = None
     whole_seconds: list[float] = field(default_factory=list)
     whole_cpu_seconds: list[float] = field(default_factory=list)
-    whole_rss_mb: float = 0.0
+    whole_peak_mb: float = 0.0
     whole_texts: dict[str, list[str]] = field(default_factory=dict)
     whole_error: str | None = None
+    # Processes of a whole-process run still there when it exited: each one (`outlived`), and those
+    # still running LINGER_SECONDS later, killed by the bench (`killed`: a failure).
+    outlived: list[str] = field(default_factory=list)
+    killed: list[str] = field(default_factory=list)
 
     @classmethod
     def failed(cls, spec: CellSpec, error: str) -> CellResult:
         return cls(spec.mode, spec.workers, spec.threads, spec.variant, error=error)
+
+    @classmethod
+    def not_run(cls, spec: CellSpec, reason: str) -> CellResult:
+        """A yardstick that is not installed here: its row says why."""
+        return cls(spec.mode, spec.workers, spec.threads, spec.variant, missing=reason)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
@@ -125,21 +146,24 @@ class Row:
     images_per_s: Spread
     regions_per_s: Spread
     speedup_vs_1_worker: float | None
-    speedup_vs_paddleocr: float | None
-    speedup_vs_rapidocr: float | None
     efficiency: float | None
-    peak_rss_worker_mb: float
-    peak_rss_total_mb: float
+    peak_worker_mb: float
+    peak_total_mb: float
     cpu_cores_used: float
     other_cores_busy: float
     text_matched: bool | None
     stage_seconds: dict[str, float]
+    memory: str = "RSS"  # "PSS" or "RSS": what peak_*_mb measure
+    program: str = ""
+    # Pool-warm images/s over each peer's (PEERS), and the whole-process wall-time ratio ours/theirs
+    # per alternation round (below 1 is faster), keyed by the peer's mode.
+    speedup_vs: dict[str, float] = field(default_factory=dict)
+    wall_vs: dict[str, Spread] = field(default_factory=dict)
     whole_seconds: list[float] = field(default_factory=list)
     whole: Spread | None = None  # whole-process wall seconds
     whole_cpu: Spread | None = None  # whole-process CPU seconds (user + system, every process of the run)
-    whole_rss_mb: float = 0.0
-    wall_vs_paddleocr: Spread | None = None  # ours / theirs per alternation round
-    wall_vs_rapidocr: Spread | None = None
+    whole_peak_mb: float = 0.0
+    missing: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     # Lines that differ from the text this row must equal: {"page", "ours": [...], "reference": [...]}.
@@ -147,7 +171,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and bool(self.seconds)
+        return self.error is None and self.missing is None and bool(self.seconds)
 
     @property
     def ours(self) -> bool:

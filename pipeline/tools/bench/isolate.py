@@ -1,6 +1,8 @@
 """Running one child process for the bench (a cell, or a whole-process run): its output appended
-to a log, its wall time from start to exit, the peak PSS and CPU time of its whole tree, and a
-timeout after which the tree is killed."""
+to a log, its wall time from start to exit, the peak memory (PSS, or RSS where the OS has no PSS)
+and CPU time of its whole tree, a timeout after which the tree is killed, and the processes of the
+tree still running when it exits (none may outlive the command: they are waited for a moment,
+then killed, and named in the result)."""
 
 from __future__ import annotations
 
@@ -14,17 +16,25 @@ from pathlib import Path
 import psutil
 
 from pipeline.tools.bench.data import CellResult, CellSpec
-from pipeline.tools.bench.sampling import MIB, TreeSampler
+from pipeline.tools.bench.sampling import MEMORY_KIND, MIB, TreeSampler
 
-__all__ = ["Finished", "kill_tree", "run_cell_isolated", "run_child"]
+__all__ = ["LINGER_SECONDS", "Finished", "kill_tree", "run_cell_isolated", "run_child"]
+
+LINGER_SECONDS = 5.0  # how long a process left by an exited child may take to go by itself
+_KILLED = f"killed after {LINGER_SECONDS:.0f}s"
 
 
 @dataclass(frozen=True)
 class Finished:
     returncode: int | None  # None: killed at the timeout
     seconds: float
-    peak_rss_mb: float
+    peak_mb: float  # the tree's peak memory, of kind `memory`
     cpu_seconds: float | None = None  # user + system CPU of the whole tree (None where the OS cannot tell)
+    memory: str = MEMORY_KIND  # "PSS" or "RSS"
+    # Processes of the tree alive when it exited: "name (pid): gone within 0.3s" or "...: killed after 5s";
+    # `killed`: those of them still running after LINGER_SECONDS.
+    outlived: tuple[str, ...] = ()
+    killed: tuple[str, ...] = ()
 
     @property
     def timed_out(self) -> bool:
@@ -66,9 +76,40 @@ def run_child(command: Sequence[str], log: Path, title: str, timeout: float) -> 
         except BaseException:
             kill_tree(proc.pid)
             raise
+        outlived = _end_leftovers(sampler)
+        if outlived:
+            log_file.write(f"===== {title}: processes outlived it: {'; '.join(outlived)}\n")
     cpu_after = _children_cpu()
     cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    return Finished(returncode, seconds, sampler.peak_total / MIB, cpu)
+    killed = tuple(what for what in outlived if what.endswith(_KILLED))
+    return Finished(returncode, seconds, sampler.peak_total / MIB, cpu, sampler.kind, tuple(outlived), killed)
+
+
+def _end_leftovers(sampler: TreeSampler) -> list[str]:
+    """Wait a moment for the processes the child left running (a forkserver, a worker, a cache
+    server), kill those still there, and say what became of each."""
+    alive = sampler.still_running()
+    if not alive:
+        return []
+    names = {proc.pid: _name(proc) for proc in alive}
+    started = time.perf_counter()
+    gone, still = psutil.wait_procs(alive, timeout=LINGER_SECONDS)
+    waited = time.perf_counter() - started
+    for proc in still:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(still, timeout=10)
+    return ([f"{names[p.pid]}: gone within {waited:.1f}s" for p in gone]
+            + [f"{names[p.pid]}: {_KILLED}" for p in still])
+
+
+def _name(proc: psutil.Process) -> str:
+    try:
+        return f"{' '.join(proc.cmdline())[:80] or proc.name()} (pid {proc.pid})"
+    except psutil.Error:
+        return f"pid {proc.pid}"
 
 
 def _children_cpu() -> float | None:

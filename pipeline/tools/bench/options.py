@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline.config import usable_cores
+from pipeline.tools.bench.data import PEERS
 
 __all__ = ["ENGINES", "BenchOptions", "add_arguments", "default_reference_threads", "options_from_args"]
 
@@ -30,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modes", default="serial,thread,process", help="backends (default: serial,thread,process)")
     parser.add_argument("--ref-threads", default=None,
                         help="cpu_threads to try for plain PaddleOCR; the best is its row (default: 1,2,4.. up to the cores)")
+    parser.add_argument("--yardsticks", default=",".join(PEERS),
+                        help="programs to time ours against, each at its own defaults, comma-separated, or none "
+                             f"(default: {','.join(PEERS)}); one not installed is a row saying why")
     parser.add_argument("--reference-engine", default="paddle", choices=ENGINES,
                         help="PaddleOCR's engine for the plain PaddleOCR row (default: paddle, as users run it)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -51,6 +55,7 @@ class BenchOptions:
     threads: str = "1,2"
     modes: str = "serial,thread,process"
     ref_threads: str | None = None
+    yardsticks: str = ",".join(PEERS)
     reference_engine: str = "paddle"
     overrides: Sequence[str] = field(default_factory=list)
     variants: Sequence[str] = field(default_factory=list)

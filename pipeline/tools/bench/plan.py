@@ -17,23 +17,35 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
-from pipeline.tools.bench.data import DEFAULT_VARIANT, PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellSpec
+from pipeline.tools.bench.data import (
+    DEFAULT_VARIANT,
+    FASTER_PADDLE,
+    PADDLEOCR,
+    PADDLEOCR_OURS,
+    PEERS,
+    RAPIDOCR,
+    TESSERACT,
+    CellSpec,
+)
 
 __all__ = [
     "DEFAULT_MODES",
-    "RAPIDOCR_THREADS",
+    "PEER_SHAPES",
     "Plan",
     "Variant",
     "parse_modes",
     "parse_overrides",
     "parse_positive_list",
     "parse_variant",
+    "parse_yardsticks",
     "plan_cells",
     "write_variant_configs",
 ]
 
 DEFAULT_MODES = ("serial", "thread", "process")
-RAPIDOCR_THREADS = 2  # as the issue's yardstick: RapidOCR-onnxruntime with 2 intra-op threads
+# (workers, threads) of each peer besides plain PaddleOCR (whose threads are --ref-threads): 2 threads,
+# or 2 pages at a time for Tesseract (one single-threaded process per page, as OCRmyPDF runs it).
+PEER_SHAPES = {RAPIDOCR: (1, 2), TESSERACT: (2, 1), FASTER_PADDLE: (1, 2)}
 
 
 def parse_positive_list(text: str, flag: str) -> list[int]:
@@ -75,6 +87,22 @@ def parse_modes(text: str) -> list[str]:
     if not modes:
         raise ConfigError("--modes: give at least one of " + ", ".join(known))
     return modes
+
+
+def parse_yardsticks(text: str) -> list[str]:
+    """The peers to time ours against ("none" for no peer); PaddleOCR with our settings always runs:
+    its text is what ours must equal."""
+    if text.strip() == "none":
+        return []
+    chosen: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if part not in PEERS:
+            raise ConfigError(f"--yardsticks: unknown yardstick '{part}' (known: {', '.join(PEERS)}, or none)")
+        if part not in chosen:
+            chosen.append(part)
+    return chosen
 
 
 def parse_overrides(items: Sequence[str], flag: str = "--set") -> dict[str, Any]:
@@ -141,6 +169,7 @@ class Plan:
     inputs: Sequence[str]
     configs: Mapping[str, Path]  # variant label -> its config file, the default variant first
     reference_engine: str = "paddle"
+    yardsticks: Sequence[str] = PEERS  # the peers to time ours against
 
 
 def plan_cells(plan: Plan) -> list[CellSpec]:
@@ -152,8 +181,11 @@ def plan_cells(plan: Plan) -> list[CellSpec]:
                         engine=plan.reference_engine)
 
     cells = [cell(PADDLEOCR_OURS, 1, 1, str(path), label) for label, path in plan.configs.items()]
-    cells += [cell(PADDLEOCR, 1, t, default_config) for t in plan.reference_threads]
-    cells.append(cell(RAPIDOCR, 1, RAPIDOCR_THREADS, default_config))
+    for peer in plan.yardsticks:
+        if peer == PADDLEOCR:
+            cells += [cell(PADDLEOCR, 1, t, default_config) for t in plan.reference_threads]
+        else:
+            cells.append(cell(peer, *PEER_SHAPES[peer], default_config))
     for label, path in plan.configs.items():
         for mode in plan.modes:
             for w in ([1] if mode == "serial" else plan.workers):

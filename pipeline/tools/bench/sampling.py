@@ -1,6 +1,14 @@
-"""Sampling a process tree while it works: peak memory (PSS where the OS reports it, else RSS:
-`pipeline.run.memory`) per process and in total, the cores it kept
-busy, and the cores every other program on the machine kept busy meanwhile (noise)."""
+"""Sampling a process tree while it works: peak memory per process and in total, the cores it kept
+busy, the cores every other program on the machine kept busy meanwhile (noise), and every process
+the tree started (so that one left running after its root exits is found).
+
+Memory is PSS (proportional set size: a page shared by n processes counts 1/n in each, so the sum
+over the tree counts it once) where the OS reports it (Linux), else RSS; `MEMORY_KIND` says which.
+Reading PSS costs the kernel a walk of the page tables (about 10 ms for a process with PaddlePaddle
+loaded), so RSS is sampled every `interval` and PSS is read only when the tree's RSS reaches a new
+high or `PSS_SECONDS` after the last read: a PSS peak without an RSS high can be missed by that
+much, never overstated.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +19,23 @@ from typing import Any
 
 import psutil
 
-from pipeline.run.memory import process_memory
-
-__all__ = ["MIB", "TreeSampler"]
+__all__ = ["MEMORY_KIND", "MIB", "TreeSampler", "has_pss"]
 
 MIB = 1024 * 1024
 SAMPLE_SECONDS = 0.2
+PSS_SECONDS = 2.0
+NEW_HIGH = 1.02  # RSS this much above the RSS at the last PSS read triggers a PSS read
+
+
+def has_pss() -> bool:
+    """Whether this OS reports PSS (Linux: /proc/PID/smaps_rollup or smaps)."""
+    try:
+        return hasattr(psutil.Process().memory_full_info(), "pss")
+    except (psutil.Error, OSError, NotImplementedError):
+        return False
+
+
+MEMORY_KIND = "PSS" if has_pss() else "RSS"
 
 
 def _machine_busy() -> float:
@@ -25,7 +44,7 @@ def _machine_busy() -> float:
 
 
 class TreeSampler:
-    """Samples the memory (PSS) and CPU time of process `pid` (default: this one) and of all its children
+    """Samples the memory and CPU time of process `pid` (default: this one) and of all its children
     every `interval` seconds, from a background thread, between `__enter__` and `__exit__`."""
 
     def __init__(self, pid: int | None = None, interval: float = SAMPLE_SECONDS) -> None:
@@ -33,9 +52,13 @@ class TreeSampler:
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tree-sampler", daemon=True)
-        self.peak_total = 0
-        self.memory_kind = "PSS"  # or RSS where the OS has no PSS
+        self._pss = MEMORY_KIND == "PSS"
+        self.kind = MEMORY_KIND
+        self.peak_total = 0  # bytes: the largest sum over the tree (PSS, or RSS where there is none)
         self.peak_by_pid: dict[int, int] = {}
+        self.seen: dict[int, psutil.Process] = {}  # every process of the tree ever sampled, root aside
+        self._rss_at_read = 0
+        self._read_at = 0.0
         self._cpu_first: dict[int, float] = {}
         self._cpu_last: dict[int, float] = {}
         self._started = 0.0
@@ -46,25 +69,50 @@ class TreeSampler:
 
     def _tree(self) -> list[Any]:
         try:
-            return [self._root, *self._root.children(recursive=True)]
+            children = self._root.children(recursive=True)
         except psutil.Error:
             return []
+        for child in children:
+            self.seen.setdefault(child.pid, child)
+        return [self._root, *children]
 
-    def sample(self) -> None:
-        total = 0
+    def sample(self, force_pss: bool = False) -> None:
+        rss_of: dict[int, int] = {}
+        procs = []
         for proc in self._tree():
             try:
                 with proc.oneshot():
-                    rss, self.memory_kind = process_memory(proc)
+                    rss = proc.memory_info().rss
                     times = proc.cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
-            total += rss
-            self.peak_by_pid[proc.pid] = max(self.peak_by_pid.get(proc.pid, 0), rss)
+            rss_of[proc.pid] = rss
+            procs.append(proc)
             cpu = times.user + times.system
             self._cpu_first.setdefault(proc.pid, cpu)
             self._cpu_last[proc.pid] = cpu
-        self.peak_total = max(self.peak_total, total)
+        rss_total = sum(rss_of.values())
+        now = time.perf_counter()
+        if self._pss and (force_pss or rss_total > self._rss_at_read * NEW_HIGH or now - self._read_at >= PSS_SECONDS):
+            self._rss_at_read, self._read_at = rss_total, now
+            self._record(self._pss_of(procs))
+        elif not self._pss:
+            self._record(rss_of)
+
+    @staticmethod
+    def _pss_of(procs: Sequence[Any]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for proc in procs:
+            try:
+                found[proc.pid] = proc.memory_full_info().pss
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        return found
+
+    def _record(self, memory: dict[int, int]) -> None:
+        for pid, value in memory.items():
+            self.peak_by_pid[pid] = max(self.peak_by_pid.get(pid, 0), value)
+        self.peak_total = max(self.peak_total, sum(memory.values()))
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
@@ -72,14 +120,14 @@ class TreeSampler:
 
     def __enter__(self) -> TreeSampler:
         self._started, self._busy_start = time.perf_counter(), _machine_busy()
-        self.sample()
+        self.sample(force_pss=True)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.sample()
+        self.sample(force_pss=True)
         self.seconds = max(time.perf_counter() - self._started, 1e-9)
         own = sum(self._cpu_last[pid] - first for pid, first in self._cpu_first.items())
         busy = _machine_busy() - self._busy_start
@@ -88,3 +136,14 @@ class TreeSampler:
 
     def peak_of(self, pids: Sequence[int]) -> int:
         return max((self.peak_by_pid.get(pid, 0) for pid in pids), default=0)
+
+    def still_running(self) -> list[psutil.Process]:
+        """Processes of the tree (root aside) that are still alive: the same pid and start time."""
+        alive = []
+        for proc in self.seen.values():
+            try:
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(proc)
+            except psutil.Error:
+                continue
+        return alive

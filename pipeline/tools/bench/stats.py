@@ -9,7 +9,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.tools.bench.data import DEFAULT_VARIANT, PADDLEOCR, PADDLEOCR_OURS, RAPIDOCR, CellResult, Row, Spread
+from pipeline.tools.bench.data import DEFAULT_VARIANT, PADDLEOCR, PADDLEOCR_OURS, PEERS, CellResult, Row, Spread
 
 __all__ = ["best_yardstick", "build_rows", "differing_lines", "pair_ratios", "spread", "text_difference"]
 
@@ -33,7 +33,7 @@ def pair_ratios(ours: Sequence[float], theirs: Sequence[float]) -> Spread | None
 
 
 def _ok(result: CellResult) -> bool:
-    return result.error is None and bool(result.seconds)
+    return result.error is None and result.missing is None and bool(result.seconds)
 
 
 def best_yardstick(results: Sequence[CellResult], mode: str) -> CellResult | None:
@@ -53,26 +53,28 @@ def _to_row(result: CellResult, machine_cores: int) -> Row:
         oversubscribed=result.workers * result.threads > machine_cores,
         warmup_seconds=result.warmup_seconds, seconds=list(result.seconds), images=result.images,
         regions=result.regions, images_per_s=spread(ips), regions_per_s=spread(rps),
-        speedup_vs_1_worker=None, speedup_vs_paddleocr=None, speedup_vs_rapidocr=None, efficiency=None,
-        peak_rss_worker_mb=result.peak_rss_worker_mb, peak_rss_total_mb=result.peak_rss_total_mb,
+        speedup_vs_1_worker=None, efficiency=None, memory=result.memory, program=result.program,
+        peak_worker_mb=result.peak_worker_mb, peak_total_mb=result.peak_total_mb,
         cpu_cores_used=result.cpu_cores_used, other_cores_busy=result.other_cores_busy, text_matched=None,
         stage_seconds=dict(result.stage_seconds), whole_seconds=list(result.whole_seconds),
         whole=spread(result.whole_seconds) if result.whole_seconds else None,
-        whole_cpu=spread(result.whole_cpu_seconds) if result.whole_cpu_seconds else None, whole_rss_mb=result.whole_rss_mb,
-        error=result.error,
+        whole_cpu=spread(result.whole_cpu_seconds) if result.whole_cpu_seconds else None, whole_peak_mb=result.whole_peak_mb,
+        missing=result.missing, error=result.error,
     )
 
 
 def build_rows(results: Sequence[CellResult], machine_cores: int) -> list[Row]:
     """Rows of the table, in the cells' order; of several PaddleOCR cells only the best is kept."""
-    paddle, rapid = best_yardstick(results, PADDLEOCR), best_yardstick(results, RAPIDOCR)
+    peers = {mode: best for mode in PEERS if (best := best_yardstick(results, mode)) is not None}
+    paddle = peers.get(PADDLEOCR)
     chosen = [r for r in results if r.mode != PADDLEOCR or r is paddle or paddle is None]
     texts = {r.variant: r for r in results if r.mode == PADDLEOCR_OURS and _ok(r)}
     rows = [_to_row(r, machine_cores) for r in chosen]
     for row, result in zip(rows, chosen):
+        _note_outlived(row, result)
         if not row.ok:
             continue
-        _compare_speed(row, rows, result, paddle, rapid)
+        _compare_speed(row, rows, result, peers)
         reference = texts.get(row.variant if row.ours else DEFAULT_VARIANT)
         if reference is not None and reference is not result:
             _compare_text(row, result, reference)
@@ -80,8 +82,7 @@ def build_rows(results: Sequence[CellResult], machine_cores: int) -> list[Row]:
     return rows
 
 
-def _compare_speed(row: Row, rows: Sequence[Row], result: CellResult, paddle: CellResult | None,
-                   rapid: CellResult | None) -> None:
+def _compare_speed(row: Row, rows: Sequence[Row], result: CellResult, peers: dict[str, CellResult]) -> None:
     if row.ours:
         base = next((r for r in rows if (r.mode, r.variant, r.threads, r.workers) ==
                      (row.mode, row.variant, row.threads, 1) and r.ok), None)
@@ -89,12 +90,24 @@ def _compare_speed(row: Row, rows: Sequence[Row], result: CellResult, paddle: Ce
             row.speedup_vs_1_worker = ratio(row.median_ips, base.median_ips)
             if row.speedup_vs_1_worker is not None:
                 row.efficiency = row.speedup_vs_1_worker / row.workers
-    for yardstick, speed, wall in ((paddle, "speedup_vs_paddleocr", "wall_vs_paddleocr"),
-                                   (rapid, "speedup_vs_rapidocr", "wall_vs_rapidocr")):
-        if yardstick is None or yardstick is result:
+    for mode, peer in peers.items():
+        if peer is result:
             continue
-        setattr(row, speed, ratio(row.median_ips, yardstick.images / statistics.median(yardstick.seconds)))
-        setattr(row, wall, pair_ratios(result.whole_seconds, yardstick.whole_seconds))
+        speed = ratio(row.median_ips, peer.images / statistics.median(peer.seconds))
+        if speed is not None:
+            row.speedup_vs[mode] = speed
+        wall = pair_ratios(result.whole_seconds, peer.whole_seconds)
+        if wall is not None:
+            row.wall_vs[mode] = wall
+
+
+def _note_outlived(row: Row, result: CellResult) -> None:
+    """A process still running when the command exited: named in the notes (a multiprocessing
+    resource tracker on a busy machine may take a moment to see the end); one killed is a failure."""
+    if result.outlived:
+        killed = f", {len(result.killed)} killed" if result.killed else ""
+        row.notes.append(f"{len(result.outlived)} process(es) outlived the command{killed}: "
+                         + "; ".join(result.outlived[:3]))
 
 
 def _compare_text(row: Row, result: CellResult, reference: CellResult) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline.config import usable_cores
-from pipeline.tools.bench.data import DEFAULT_VARIANT, RAPIDOCR, Row
+from pipeline.tools.bench.data import DEFAULT_VARIANT, PADDLEOCR, PEER_NAMES, PEERS, Row
 from pipeline.tools.bench.fmt import rate
 from pipeline.tools.bench.stats import ratio
 
@@ -126,12 +126,16 @@ def headline(rows: Sequence[Row]) -> str:
     best = min(timed, key=lambda r: r.whole["median"] if r.whole else float("inf"))
     assert best.whole is not None
     parts = [f"headline (whole process, start-up included): {best.label} {best.workers} worker(s) x "
-             f"{best.threads} thr: {best.whole['median']:.1f}s median"]
-    for name, wall in (("plain PaddleOCR at its best cpu_threads", best.wall_vs_paddleocr),
-                       ("RapidOCR-onnxruntime", best.wall_vs_rapidocr)):
-        if wall is not None:
-            parts.append(f"{_speed(wall)} {name} (wall-time ratio {wall['median']:.2f})")
-    rapid = next((r for r in rows if r.mode == RAPIDOCR and r.ok and r.whole is not None), None)
-    if rapid is not None and rapid.whole_rss_mb > 0:
-        parts.append(f"peak PSS {best.whole_rss_mb:.0f} MB = {best.whole_rss_mb / rapid.whole_rss_mb:.2f}x RapidOCR's")
+             f"{best.threads} thr: {best.whole['median']:.1f}s median, peak {best.memory} {best.whole_peak_mb:.0f} MB"]
+    peers = {r.mode: r for r in rows if r.mode in PEERS and r.ok and r.whole is not None}
+    for mode in PEERS:
+        wall, peer = best.wall_vs.get(mode), peers.get(mode)
+        if wall is None or peer is None:
+            continue
+        name = PEER_NAMES[mode] + (" at its best cpu_threads" if mode == PADDLEOCR else "")
+        parts.append(f"{_speed(wall)} {name} (wall-time ratio {wall['median']:.2f}; its peak {peer.memory} "
+                     f"{peer.whole_peak_mb:.0f} MB)")
+    missing = [r.mode for r in rows if r.missing]
+    if missing:
+        parts.append("not run here: " + ", ".join(missing))
     return "; ".join(parts)

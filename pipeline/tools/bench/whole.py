@@ -25,7 +25,8 @@ Progress = Callable[[str], None]
 def command_for(spec: CellSpec, output: Path) -> list[str]:
     if spec.mode in YARDSTICKS:
         return [sys.executable, "-m", "pipeline.tools.bench.yardsticks", spec.mode, *spec.inputs, "--threads",
-                str(spec.threads), "--config", spec.config_path, "--engine", spec.engine, "--out", str(output)]
+                str(spec.threads), "--jobs", str(spec.workers), "--config", spec.config_path, "--engine", spec.engine,
+                "--out", str(output)]
     return [sys.executable, "-m", "pipeline", "run", *spec.inputs, "-o", str(output), "--format", "jsonl",
             "--overwrite", "--quiet", "--backend", spec.mode, "--workers", str(spec.workers), "--threads",
             str(spec.threads), "--config", spec.config_path]
@@ -48,12 +49,13 @@ def _timeout(images: int) -> float:
 def run_rounds(specs: Sequence[CellSpec], results: Sequence[CellResult], rounds: int, images: int, out: Path,
                progress: Progress) -> None:
     """Run every setting whose cell succeeded once per round, in the same order each round; the
-    wall times, peak PSS and first round's text go into its `CellResult`."""
+    wall times, peak memory (PSS where the OS has it), the processes each left running, and the
+    first round's text go into its `CellResult`."""
     folder = out / "whole"
     folder.mkdir(exist_ok=True)
     log = out / "whole.log"
     log.write_text("", encoding="utf-8")
-    todo = [(spec, result) for spec, result in zip(specs, results) if result.error is None]
+    todo = [(spec, result) for spec, result in zip(specs, results) if result.error is None and result.missing is None]
     for number in range(1, rounds + 1):
         progress(f"whole-process round {number}/{rounds}: {len(todo)} settings")
         for spec, result in todo:
@@ -61,14 +63,18 @@ def run_rounds(specs: Sequence[CellSpec], results: Sequence[CellResult], rounds:
                 continue
             output = folder / f"{spec.name}.jsonl"
             done = run_child(command_for(spec, output), log, f"round {number} {spec.name}", _timeout(images))
+            result.outlived.extend(f"round {number}: {what}" for what in done.outlived)
+            result.killed.extend(f"round {number}: {what}" for what in done.killed)
             if done.returncode not in (0, 1):  # 1: finished, with some error records
                 result.whole_error = "timed out" if done.timed_out else f"exit code {done.returncode} (see {log})"
                 continue
             result.whole_seconds.append(done.seconds)
             if done.cpu_seconds is not None:
                 result.whole_cpu_seconds.append(done.cpu_seconds)
-            result.whole_rss_mb = max(result.whole_rss_mb, done.peak_rss_mb)
+            result.whole_peak_mb = max(result.whole_peak_mb, done.peak_mb)
+            result.memory = done.memory
             if not result.whole_texts:
                 result.whole_texts = read_texts(output)
             cpu = "" if done.cpu_seconds is None else f" ({done.cpu_seconds:.1f}s CPU)"
-            progress(f"    {spec.name}: {done.seconds:.1f}s{cpu}, peak PSS {done.peak_rss_mb:.0f} MB")
+            left = f"; {len(done.outlived)} process(es) outlived it" if done.outlived else ""
+            progress(f"    {spec.name}: {done.seconds:.1f}s{cpu}, peak {done.memory} {done.peak_mb:.0f} MB{left}")
