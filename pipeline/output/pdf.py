@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.core.types import Record
-from pipeline.errors import ImageReadError, ResumeError
+from pipeline.errors import ImageReadError, ResumeError, one_line
 from pipeline.inputs.filetypes import is_pdf
 from pipeline.inputs.pdf import count_pdf_pages, page_pixel_size
 from pipeline.output.base import ErrorList, atomic_write, file_relpath
@@ -32,12 +32,12 @@ from pipeline.output.pdfwrite import (
     new_document,
     save_bytes,
 )
-from pipeline.output.resume import PageKey, read_errors_tsv, remove_temp_files
+from pipeline.output.resume import Completed, PageKey, drop_error_rows, read_errors_tsv, remove_temp_files
 
 if TYPE_CHECKING:
     from pipeline.output.context import SinkContext
 
-__all__ = ["PdfSink", "read_pdf_folder"]
+__all__ = ["PdfSink", "forget_files", "read_pdf_folder"]
 
 SUFFIX = ".pdf"
 
@@ -53,6 +53,7 @@ class PdfSink:
         self._context = context
         self._pending: dict[str, list[Record]] = defaultdict(list)
         self._errors = ErrorList(root, append)
+        self.failed_writes = 0  # ok pages left out because their input could not be read again
 
     def path_for(self, image: str) -> Path:
         return self._root.joinpath(*file_relpath(image, SUFFIX).split("/"))
@@ -69,9 +70,16 @@ class PdfSink:
         for failed in (r for r in pages if r["status"] != "ok"):
             self._errors.add(failed)
         good = [r for r in pages if r["status"] == "ok"]
-        if good:
+        try:
+            document = self._document(image, good) if good else None
+        except ImageReadError as exc:  # the input changed or went since its pages were OCR'd
+            for record in good:
+                self._errors.add(record, f"cannot write this file's .pdf: {one_line(exc)}")
+            self.failed_writes += len(good)
+            document = None
+        if document is not None:
             final.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(final, [self._document(image, good)])
+            atomic_write(final, [document])
         else:
             final.unlink(missing_ok=True)  # a stale one must not say the pages were done
 
@@ -83,7 +91,8 @@ class PdfSink:
                 turned = record.get("orientation", 0)
                 dpi: float = self._context.dpi
                 if is_pdf(source.name):
-                    size = page_pixel_size(source, record["page"], self._context.dpi, self._context.max_pixels)
+                    size = page_pixel_size(source, record["page"], self._context.dpi, self._context.max_pixels,
+                                           self._context.max_pages)
                     if not turned:
                         page = import_page(doc, source, record["page"])
                         add_text_layer(doc, page, record["lines"], size.scale, font)
@@ -105,7 +114,7 @@ def _page_count(path: Path) -> int:
         raise ResumeError(f"{path} is not a readable PDF ({exc}); delete it or start afresh with --overwrite") from None
 
 
-def read_pdf_folder(root: Path, retry_errors: bool) -> set[PageKey]:
+def read_pdf_folder(root: Path, retry_errors: bool) -> Completed:
     """The pages a pdf output folder holds: for every `<image>.pdf`, its pages and the image's error
     rows; error rows of an image without a PDF (all its pages failed). With `retry_errors`, every
     image with an error row is left out whole (its PDF is rewritten when it is done again)."""
@@ -125,5 +134,11 @@ def read_pdf_folder(root: Path, retry_errors: bool) -> set[PageKey]:
             done |= {(image, page) for page in range(_page_count(path) + failed)}
     if retry_errors:
         read_errors_tsv(root, retry_errors=True)  # drops the error rows from errors.tsv
-        done = {key for key in done if key[0] not in failed_images}
-    return done
+        return Completed(key for key in done if key[0] not in failed_images)
+    return Completed(done, errors)
+
+
+def forget_files(root: Path, images: set[str]) -> None:
+    """Make `images` redone whole (an input whose page count changed): their error rows go; their
+    PDFs are replaced when they are done again."""
+    drop_error_rows(root, images)
