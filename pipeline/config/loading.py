@@ -83,6 +83,8 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
         data = _merged(data, _read_yaml(text, str(path)))
     for dotted, value in (overrides or {}).items():
         if value is not None:
