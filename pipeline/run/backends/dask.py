@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
+from contextlib import contextmanager
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import replace
-from typing import Any, Callable, ClassVar, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Iterator, Sequence, TypeVar
 
 from pipeline.config import Config, ModelConfig
 from pipeline.errors import ConfigError, RunFailed, one_line
@@ -52,6 +54,19 @@ def require_dask() -> Any:
             "pip install -e '.[dask]'"
         ) from None
     return distributed
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile (main thread only: elsewhere signals cannot be changed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _transfer(dask_future: Any, future: Future[Any]) -> None:
@@ -115,7 +130,8 @@ class DaskBackend(Backend):
                 self._start_local_cluster(distributed)
             from pipeline.run.backends.dask_plugin import EngineSetup
 
-            plugin = EngineSetup(_for_workers(self.config, self.models, remote), type(self).initializer)
+            plugin = EngineSetup(_for_workers(self.config, self.models, remote), type(self).initializer,
+                                 ignore_sigint=not remote)  # a remote worker is its owner's to stop
             self._client.register_plugin(plugin, name=PLUGIN_NAME)
         except (ConfigError, RunFailed):
             self.shutdown(kill=True)
@@ -129,7 +145,11 @@ class DaskBackend(Backend):
     def _start_local_cluster(self, distributed: Any) -> None:
         import dask
 
-        with dask.config.set(_LOCAL_CLUSTER_CONFIG):
+        # Ctrl-C goes to the whole process group. The parent alone decides how to stop; a worker
+        # process that took it would print tracebacks. Started with SIGINT ignored, the workers
+        # keep ignoring it (an ignored signal stays ignored across exec, and Python leaves it so);
+        # workers a nanny starts later ignore it from their engine's setup on (EngineSetup).
+        with _sigint_ignored(), dask.config.set(_LOCAL_CLUSTER_CONFIG):
             self._cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, memory_limit=0,  # like the process pool: no memory cap
