@@ -190,3 +190,30 @@ def test_a_scheduler_whose_workers_run_several_threads_is_refused(tmp_path: Path
                      "--scheduler", cluster.scheduler_address, "--quiet"])
     assert code == ExitCode.USAGE
     assert "--nthreads 1" in capsys.readouterr().err
+
+
+@posix_only
+def test_ctrl_c_to_a_dask_runs_process_group_is_exit_130_and_one_line(tmp_path: Path) -> None:
+    """What Ctrl-C in a terminal does: SIGINT to every process of the group, the local cluster's
+    workers too. They leave it to the parent: exit 130, one line on stderr, no tracebacks."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(12):
+        shutil.copy(SAMPLES / "receipt_en.jpg", folder / f"{i}.jpg")
+    out = tmp_path / "out.jsonl"
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(folder), "-o", str(out), "--backend", "dask",
+                             "--workers", "2", "--quiet"], stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(repo)})
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and (not out.exists() or not out.read_bytes()) and proc.poll() is None:
+        time.sleep(0.1)  # the workers are up and OCR'ing
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    assert len(err.splitlines()) == 1 and err.startswith("interrupted"), err
