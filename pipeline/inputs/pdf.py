@@ -26,7 +26,8 @@ import pypdfium2 as pdfium
 from pipeline.core.types import Line
 from pipeline.errors import ImageReadError, one_line
 
-__all__ = ["PdfPageSize", "check_file_size", "count_pdf_pages", "embedded_lines", "open_pdf", "page_pixel_size", "render_page"]
+__all__ = ["PdfPageSize", "check_file_size", "count_pdf_pages", "embedded_lines", "open_pdf", "page_pixel_size",
+           "render_page"]
 
 PDFIUM_LOCK = threading.RLock()
 _POINTS_PER_INCH = 72.0

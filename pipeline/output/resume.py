@@ -29,7 +29,8 @@ from pipeline.output.base import ERRORS_TSV, ERRORS_TSV_COLUMNS, atomic_write, i
 from pipeline.output.cells import restore_cell, restore_name_cell
 from pipeline.output.csv import CSV_COLUMNS
 
-__all__ = ["Completed", "PageKey", "drop_error_rows", "read_csv", "read_errors_tsv", "read_jsonl", "read_page_files", "read_txt"]
+__all__ = ["Completed", "PageKey", "drop_error_rows", "read_csv", "read_errors_tsv", "read_jsonl", "read_page_files",
+           "read_txt"]
 
 log = logging.getLogger(__name__)
 
