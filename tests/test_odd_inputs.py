@@ -356,3 +356,25 @@ def test_exit_codes_reflect_the_outputs_final_state(tmp_path: Path) -> None:
     assert main(args + ["--retry-errors"]) == ExitCode.OK  # redone, and ok now
     assert main(args) == ExitCode.OK
     assert len(_records(tmp_path / "out.jsonl")) == 2
+
+
+# --- row 14: --ship-bytes with a PDF ---------------------------------------------------------------------
+
+
+def test_ship_bytes_reads_no_pdf_for_its_worker_to_ignore(tmp_path: Path, fake_engine: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PDF page is rendered from its path (README: --ship-bytes), so the client no longer reads
+    the whole PDF once per page to ship bytes the worker ignores; images are still shipped."""
+    import pipeline.run.scheduler as scheduler
+    from pipeline.run.backends import BackendOptions
+
+    folder, out = tmp_path / "in", tmp_path / "out.jsonl"
+    folder.mkdir()
+    scan_pdf(folder / "doc.pdf", [draw_page([100]), draw_page([110])], dpi=72)
+    _png(folder / "a.png", [50])
+    read: list[str] = []
+    original = scheduler.read_bytes
+    monkeypatch.setattr(scheduler, "read_bytes", lambda path, most: read.append(path.name) or original(path, most))
+    config = run_config(None, {"workers": 1, "output": str(out), "pdf.dpi": 72})
+    summary = run([folder], config, backend="serial", quiet=True, options=BackendOptions(ship_bytes=True))
+    assert read == ["a.png"] and (summary.ok, summary.failed) == (3, 0)
