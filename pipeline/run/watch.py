@@ -275,7 +275,8 @@ def _process(ready: list[tuple[str, Path, str]], config: Config, context: SinkCo
     pages = {rel: sum(1 for image in images if image.rel == rel) for rel, _, _ in ready}
     if isinstance(sink, PageFileSink):  # txt, hocr: a file replaced by a shorter one loses its old pages
         for rel, count in pages.items():
-            sink.remove_pages_from(rel, count)
+            if rel in seen:  # done before (a new file has no old pages to lose)
+                sink.remove_pages_from(rel, count)
     noted = _LedgerSink(sink, ledger, {rel: digest for rel, _, digest in ready}, pages, seen)
     writer = OrderedWriter(noted)
     try:
