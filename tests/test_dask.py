@@ -193,9 +193,10 @@ def test_a_scheduler_whose_workers_run_several_threads_is_refused(tmp_path: Path
 
 
 @posix_only
-def test_ctrl_c_to_a_dask_runs_process_group_is_exit_130_and_one_line(tmp_path: Path) -> None:
-    """What Ctrl-C in a terminal does: SIGINT to every process of the group, the local cluster's
-    workers too. They leave it to the parent: exit 130, one line on stderr, no tracebacks."""
+@pytest.mark.parametrize(("backend", "fmt"), [("dask", "jsonl"), ("process", "txt")])
+def test_ctrl_c_to_the_process_group_is_exit_130_and_one_line(tmp_path: Path, backend: str, fmt: str) -> None:
+    """What Ctrl-C in a terminal does: SIGINT to every process of the group, the workers too (a
+    local Dask cluster's included). They leave it to the parent: exit 130, one line on stderr."""
     import os
     import signal
     import subprocess
@@ -205,14 +206,18 @@ def test_ctrl_c_to_a_dask_runs_process_group_is_exit_130_and_one_line(tmp_path: 
     folder.mkdir()
     for i in range(12):
         shutil.copy(SAMPLES / "receipt_en.jpg", folder / f"{i}.jpg")
-    out = tmp_path / "out.jsonl"
+    out = tmp_path / f"out.{fmt}"
     repo = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(folder), "-o", str(out), "--backend", "dask",
-                             "--workers", "2", "--quiet"], stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(repo)})
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(folder), "-o", str(out), "--backend", backend,
+                             "--format", fmt, "--workers", "2", "--quiet"], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONPATH": str(repo)})
+
+    def started() -> bool:  # a first page written: the workers are up and OCR'ing
+        return any(out.glob("*.txt")) if fmt == "txt" else out.exists() and bool(out.read_bytes())
+
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and (not out.exists() or not out.read_bytes()) and proc.poll() is None:
-        time.sleep(0.1)  # the workers are up and OCR'ing
+    while time.monotonic() < deadline and not started() and proc.poll() is None:
+        time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == ExitCode.INTERRUPTED, err
