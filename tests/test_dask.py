@@ -196,7 +196,9 @@ def test_a_scheduler_whose_workers_run_several_threads_is_refused(tmp_path: Path
 @pytest.mark.parametrize(("backend", "fmt"), [("dask", "jsonl"), ("process", "txt")])
 def test_ctrl_c_to_the_process_group_is_exit_130_and_one_line(tmp_path: Path, backend: str, fmt: str) -> None:
     """What Ctrl-C in a terminal does: SIGINT to every process of the group, the workers too (a
-    local Dask cluster's included). They leave it to the parent: exit 130, one line on stderr."""
+    local Dask cluster's included), while they OCR. They leave it to the parent: exit 130, one
+    line on stderr. (A Ctrl-C in the moment a local cluster spawns its workers is lost: see
+    `pipeline.run.backends.dask`.)"""
     import os
     import signal
     import subprocess
@@ -212,7 +214,8 @@ def test_ctrl_c_to_the_process_group_is_exit_130_and_one_line(tmp_path: Path, ba
                              "--format", fmt, "--workers", "2", "--quiet"], stderr=subprocess.PIPE, text=True,
                             start_new_session=True, env={**os.environ, "PYTHONPATH": str(repo)})
 
-    def started() -> bool:  # a first page written: the workers are up and OCR'ing
+    def started() -> bool:
+        # a first page written: the workers are up and OCR'ing
         return any(out.glob("*.txt")) if fmt == "txt" else out.exists() and bool(out.read_bytes())
 
     deadline = time.monotonic() + 240

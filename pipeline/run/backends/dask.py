@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 import threading
+import warnings
 from contextlib import contextmanager
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import replace
@@ -58,7 +59,8 @@ def require_dask() -> Any:
 
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored meanwhile (main thread only: elsewhere signals cannot be changed)."""
+    """SIGINT ignored meanwhile (main thread only). Processes started meanwhile, from any thread,
+    keep ignoring it: an ignored signal stays ignored across exec, and Python leaves it so."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -133,7 +135,7 @@ class DaskBackend(Backend):
             plugin = EngineSetup(_for_workers(self.config, self.models, remote), type(self).initializer,
                                  ignore_sigint=not remote)  # a remote worker is its owner's to stop
             self._client.register_plugin(plugin, name=PLUGIN_NAME)
-        except (ConfigError, RunFailed):
+        except (ConfigError, RunFailed, KeyboardInterrupt):  # Ctrl-C while the workers start: close them first
             self.shutdown(kill=True)
             raise
         except Exception as exc:
@@ -146,14 +148,17 @@ class DaskBackend(Backend):
         import dask
 
         # Ctrl-C goes to the whole process group. The parent alone decides how to stop; a worker
-        # process that took it would print tracebacks. Started with SIGINT ignored, the workers
-        # keep ignoring it (an ignored signal stays ignored across exec, and Python leaves it so);
-        # workers a nanny starts later ignore it from their engine's setup on (EngineSetup).
-        with _sigint_ignored(), dask.config.set(_LOCAL_CLUSTER_CONFIG):
+        # process that took it would print tracebacks. The workers are started with SIGINT ignored
+        # and keep ignoring it; replacements a nanny starts later ignore it from their engine's
+        # setup on (EngineSetup). The price: a Ctrl-C in the second the workers are spawned is lost
+        # (the next one stops the run). (Blocking it instead does not reach the spawned processes.)
+        with _sigint_ignored(), dask.config.set(_LOCAL_CLUSTER_CONFIG), warnings.catch_warnings():
+            # Its HTTP server moves to another port when another cluster holds 8787: no news for our user.
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
             self._cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, memory_limit=0,  # like the process pool: no memory cap
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,  # worker deaths and hangs are ours to report (scheduler)
             )
         self._client = distributed.Client(self._cluster)
 
@@ -251,6 +256,8 @@ class DaskBackend(Backend):
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None
         timeout = 5 if kill else 30
+        if kill:  # stopping hard (Ctrl-C): connections cut meanwhile leave futures nobody reads, which
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # asyncio would print as tracebacks
         for task in tasks:
             task.cancel()
         for closing in (client, cluster):  # a remote cluster is left running: only our client closes
