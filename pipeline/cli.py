@@ -117,6 +117,16 @@ def _config(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+MAX_WARNINGS = 20  # a folder of 100,000 outside symlinks is one line per kind, not 100,000
+
+
+def _print_warnings(warnings: Sequence[str]) -> None:
+    for warning in warnings[:MAX_WARNINGS]:
+        print(f"warning: {shown(warning)}", file=sys.stderr)
+    if len(warnings) > MAX_WARNINGS:
+        print(f"warning: ... and {len(warnings) - MAX_WARNINGS} more warnings", file=sys.stderr)
+
+
 def _running_config(args: argparse.Namespace) -> Config:
     """The config of run and watch: the file, then the flags; a warning if cores are oversubscribed."""
     overrides: dict[str, Any] = {
@@ -141,8 +151,7 @@ def _watch(args: argparse.Namespace) -> int:
     config = _running_config(args)
     print(f"Watching {args.inbox}; results: {config.output}. Ctrl-C stops.", file=sys.stderr, flush=True)
     summary = watch(args.inbox, config, once=args.once, backend=args.backend, quiet=args.quiet)
-    for warning in summary.warnings:
-        print(f"warning: {shown(warning)}", file=sys.stderr)
+    _print_warnings(summary.warnings)
     print(summary.describe(), file=sys.stderr)
     return ExitCode.IMAGES_FAILED if summary.failed else ExitCode.OK
 
@@ -156,12 +165,12 @@ def _run(args: argparse.Namespace) -> int:
     config = _running_config(args)
     summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
                   overwrite=args.overwrite, retry_errors=args.retry_errors, options=options)
-    for warning in summary.warnings:
-        print(f"warning: {shown(warning)}", file=sys.stderr)
+    _print_warnings(summary.warnings)
     print(summary.describe(), file=sys.stderr)
     print(f"Results: {config.output}", file=sys.stderr)
     print(f"Config: {args.config or default_config_source()}", file=sys.stderr)
-    return ExitCode.IMAGES_FAILED if summary.failed else ExitCode.OK
+    # The output's final state: error records kept from earlier runs count as this run's.
+    return ExitCode.IMAGES_FAILED if summary.failed or summary.kept_errors else ExitCode.OK
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

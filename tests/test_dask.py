@@ -190,3 +190,38 @@ def test_a_scheduler_whose_workers_run_several_threads_is_refused(tmp_path: Path
                      "--scheduler", cluster.scheduler_address, "--quiet"])
     assert code == ExitCode.USAGE
     assert "--nthreads 1" in capsys.readouterr().err
+
+
+@posix_only
+@pytest.mark.parametrize(("backend", "fmt"), [("dask", "jsonl"), ("process", "txt")])
+def test_ctrl_c_to_the_process_group_is_exit_130_and_one_line(tmp_path: Path, backend: str, fmt: str) -> None:
+    """What Ctrl-C in a terminal does: SIGINT to every process of the group, the workers too (a
+    local Dask cluster's included), while they OCR. They leave it to the parent: exit 130, one
+    line on stderr. (A Ctrl-C in the moment a local cluster spawns its workers is lost: see
+    `pipeline.run.backends.dask`.)"""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(12):
+        shutil.copy(SAMPLES / "receipt_en.jpg", folder / f"{i}.jpg")
+    out = tmp_path / f"out.{fmt}"
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(folder), "-o", str(out), "--backend", backend,
+                             "--format", fmt, "--workers", "2", "--quiet"], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONPATH": str(repo)})
+
+    def started() -> bool:
+        # a first page written: the workers are up and OCR'ing
+        return any(out.glob("*.txt")) if fmt == "txt" else out.exists() and bool(out.read_bytes())
+
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not started() and proc.poll() is None:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    assert len(err.splitlines()) == 1 and err.startswith("interrupted"), err

@@ -86,7 +86,10 @@ def test_torn_first_record_or_header_leaves_an_empty_start(tmp_path: Path, fmt: 
         output.write_bytes(full[:cut])
         assert completed_pages(output, fmt) == set(), f"cut at byte {cut}"
         assert full.startswith(output.read_bytes())
-        assert (output.read_bytes() == b"") or fmt == "csv"  # csv keeps its header once it is whole
+        # csv keeps its header once its text is whole (a missing line ending is added); else nothing is left
+        header = b"image,page,status,text,error,lines"
+        kept = header + b"\r\n" if fmt == "csv" and cut >= len(header) else b""
+        assert output.read_bytes() == kept, f"cut at byte {cut}"
     _write(fmt, output, RECORDS[:1], append=True)
     assert output.read_bytes() == full
 

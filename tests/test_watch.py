@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 def _records(out: Path) -> list[dict]:
     if not out.exists():
         return []
-    return [json.loads(row) for row in out.read_text(encoding="utf-8").splitlines() if row.endswith("}")]
+    # Every line whole: a torn or garbled record fails the test (only b"\n" ends a line).
+    return [json.loads(row) for row in out.read_bytes().split(b"\n")[:-1]]
 
 
 def _png(path: Path, widths: list[int]) -> bytes:

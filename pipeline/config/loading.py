@@ -100,6 +100,8 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
             text = decode_config(Path(path).read_bytes(), str(path))
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
         data = _merged(data, _read_yaml(text, str(path)))
     for dotted, value in (overrides or {}).items():
         if value is not None:

@@ -221,6 +221,8 @@ _MAXIMUM: dict[str, float] = {
     "limits.max_worker_rss_mb": 1 << 24,
     "recognition.max_regions_per_task": 100_000,
     "recognition.batch_size": 4096,
+    "watch.settle_seconds": 24 * 3600.0,  # a wait past what a timer can hold would overflow
+    "watch.poll_seconds": 24 * 3600.0,
 }
 _MOST = 1 << 53  # numbers beyond this are not exact as floats, nor meaningful as a setting
 

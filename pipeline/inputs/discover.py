@@ -13,8 +13,8 @@ from typing import Iterable, Sequence
 from pipeline.core.types import ImageRef
 from pipeline.errors import ConfigError, ImageReadError
 from pipeline.inputs.filetypes import INPUT_EXTENSIONS, is_multi_page, is_pdf
-from pipeline.inputs.pdf import count_pdf_pages
-from pipeline.inputs.reader import DEFAULT_MAX_PAGES, count_pages
+from pipeline.inputs.pdf import check_file_size, count_pdf_pages
+from pipeline.inputs.reader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PAGES, count_pages
 
 __all__ = ["Discovery", "canonical_case", "discover", "fold_case", "is_link", "is_link_stat", "key_base",
            "normalised", "page_count", "walk"]
@@ -181,11 +181,12 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def page_count(path: Path, max_pages: int = DEFAULT_MAX_PAGES) -> int:
+def page_count(path: Path, max_pages: int = DEFAULT_MAX_PAGES, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> int:
     """Pages to make tasks for; 1 for a file that cannot be counted (its worker's read reports why,
-    as an error record: an unreadable PDF or TIFF, or one with more than `max_pages`)."""
+    as an error record: an unreadable PDF or TIFF, one with more than `max_pages`, a PDF over `max_bytes`)."""
     try:
         if is_pdf(path.name):
+            check_file_size(path, max_bytes)
             return count_pdf_pages(path, max_pages)
         return count_pages(path, max_pages) if is_multi_page(path.name) else 1
     except ImageReadError:
@@ -193,7 +194,7 @@ def page_count(path: Path, max_pages: int = DEFAULT_MAX_PAGES) -> int:
 
 
 def discover(inputs: Iterable[str | Path], *, base: Path | None = None, follow_symlinks: bool = False,
-             max_pages: int = DEFAULT_MAX_PAGES) -> Discovery:
+             max_pages: int = DEFAULT_MAX_PAGES, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Discovery:
     """Every page of every image and PDF under `inputs`.
 
     Output paths are relative to `base`: by default `key_base` of the inputs (the input folder, or
@@ -217,7 +218,7 @@ def discover(inputs: Iterable[str | Path], *, base: Path | None = None, follow_s
         if key in seen:
             continue
         seen.add(key)
-        pages = page_count(path, max_pages)
+        pages = page_count(path, max_pages, max_bytes)
         rel = _relative(path, base)
         for page in range(pages):
             found.images.append(ImageRef(len(found.images), str(path), rel, page))

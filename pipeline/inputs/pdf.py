@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,8 @@ import pypdfium2 as pdfium
 from pipeline.core.types import Line
 from pipeline.errors import ImageReadError, one_line
 
-__all__ = ["PdfPageSize", "count_pdf_pages", "embedded_lines", "open_pdf", "page_pixel_size", "render_page"]
+__all__ = ["PdfPageSize", "check_file_size", "count_pdf_pages", "embedded_lines", "open_pdf", "page_pixel_size",
+           "render_page"]
 
 PDFIUM_LOCK = threading.RLock()
 _POINTS_PER_INCH = 72.0
@@ -121,13 +123,30 @@ def render_page(path: Path, page: int, dpi: int, max_pixels: int, max_pages: int
     return np.ascontiguousarray(pixels[:, :, :3])  # PDFium renders BGR(x)
 
 
+def _turned(x: float, y: float, rotation: int, width: float, height: float) -> tuple[float, float]:
+    """A point of the unrotated page (`width` x `height` pixels, origin top left) on the page as it
+    is shown and rendered: turned clockwise by its /Rotate."""
+    if rotation == 90:
+        return height - y, x
+    if rotation == 180:
+        return width - x, height - y
+    if rotation == 270:
+        return y, width - x
+    return x, y
+
+
 def embedded_lines(path: Path, page: int, dpi: int, max_pixels: int, max_pages: int | None = None) -> list[Line]:
     """The page's text layer as lines (PDFium's text rectangles, each a run of text on one line),
     boxed in the pixels of the page rendered at `dpi`; empty when the page has no text layer."""
     with open_pdf(path, max_pages) as doc:
         pdf_page = _get_page(doc, page)
-        size = _page_size(pdf_page, dpi, max_pixels)
-        height_pt = pdf_page.get_height()
+        size = _page_size(pdf_page, dpi, max_pixels)  # as rendered: turned by the page's /Rotate
+        rotation = pdf_page.get_rotation() % 360
+        # Text positions are in the unrotated page, and PDFium orders a rotated page's text by where
+        # it is shown: read it unrotated (this document is never saved), turn the boxes afterwards.
+        pdf_page.set_rotation(0)
+        width_pt, height_pt = pdf_page.get_size()
+        width, height = width_pt * size.scale, height_pt * size.scale
         try:
             textpage = pdf_page.get_textpage()
             lines: list[Line] = []
@@ -137,10 +156,23 @@ def embedded_lines(path: Path, page: int, dpi: int, max_pixels: int, max_pages: 
                 if not text:
                     continue
                 # PDF space has its origin at the bottom left; pixels at the top left.
-                x0, x1 = round(left * size.scale), round(right * size.scale)
-                y0, y1 = round((height_pt - top) * size.scale), round((height_pt - bottom) * size.scale)
+                corners = [_turned(x * size.scale, (height_pt - y) * size.scale, rotation, width, height)
+                           for x, y in ((left, top), (right, bottom))]
+                x0, x1 = sorted(round(x) for x, _ in corners)
+                y0, y1 = sorted(round(y) for _, y in corners)
                 lines.append({"text": " ".join(text.split()), "score": 1.0,
                               "box": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]})
         except pdfium.PdfiumError as exc:
             raise ImageReadError(f"PDF page {page}: cannot read its text layer: {one_line(exc)}") from None
     return lines
+
+
+def check_file_size(path: Path, max_bytes: int) -> None:
+    """ImageReadError for a file over `max_bytes` (limits.max_file_bytes), as for images: PDFium
+    would open it, and a page of it would be rendered, whatever its size."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return  # opening it says why
+    if size > max_bytes:
+        raise ImageReadError(f"file too large: {size} bytes exceeds the limit of {max_bytes} (limits.max_file_bytes)")

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Protocol, TypeVar
 
 from pipeline.core.types import Record
-from pipeline.errors import RunFailed, one_line
+from pipeline.errors import ImageReadError, RunFailed, one_line
 from pipeline.inputs.discover import fold_case
 from pipeline.inputs.filetypes import is_multi_page
 from pipeline.output.cells import neutralise_cell
+from pipeline.output.names import escape_tsv, unescape_tsv
 from pipeline.output.paths import UnsafePath, open_no_follow, output_dir
 
 __all__ = [
@@ -161,7 +162,8 @@ class PageFileSink:
         error = record["error"] or ""
         try:
             self._write_page(record)
-        except (OSError, ValueError) as exc:  # one bad name (too long, a folder in the way, ...) never ends the run
+        except (OSError, ValueError, ImageReadError) as exc:  # one bad name (too long, a folder in the way,
+            # ...) or an input that cannot be read again (hocr: its page size) never ends the run
             if isinstance(exc, OSError) and not is_name_error(exc):
                 raise  # a full disk or a read-only folder is no single page's fault
             if not error:
@@ -186,6 +188,22 @@ class PageFileSink:
             if other != relpath:
                 raise UnsafePath(f"{relpath} and {other} differ only in case: one file on this file system")
         atomic_write(final, [self.render(record)])
+
+    def remove_pages_from(self, image: str, first: int) -> None:
+        """Remove the files of `image`'s pages `first` (>= 1) and up: watch mode rewrites a file
+        replaced by one with fewer pages, whose old pages' files must not stay behind."""
+        try:
+            parts = page_relpath(image, first, self.suffix).split("/")
+            folder = output_dir(self._root, parts[:-1], create=False)
+        except (OSError, ValueError):
+            return  # no page of it could have been written there
+        if folder is None:
+            return
+        for name in os.listdir(folder):  # names are one-to-one (page_relpath): only its pages match
+            number = name[: -len(self.suffix)].rpartition(".page")[2] if name.endswith(self.suffix) else ""
+            if number.isascii() and number.isdigit() and int(number) >= first \
+                    and page_relpath(image, int(number), self.suffix) == "/".join(parts[:-1] + [name]):
+                (folder / name).unlink(missing_ok=True)
 
     def close(self) -> None:
         self._errors.close()
@@ -298,29 +316,4 @@ def atomic_write(final: Path, chunks: Iterable[bytes]) -> None:
         temp.unlink(missing_ok=True)
         raise
 
-
-_TSV_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
-
-
-_TSV_UNESCAPES = {v[1]: k for k, v in _TSV_ESCAPES.items()}
-
-
-def escape_tsv(field: str) -> str:
-    """Backslash-escape tab, newline, CR and backslash, so one row is always one physical line
-    (file names may hold any of them) while quotes and spaces stay as they are."""
-    return re.sub(r"[\\\t\n\r]", lambda m: _TSV_ESCAPES[m.group()], field)
-
-
-def unescape_tsv(field: str) -> str:
-    """Undo `escape_tsv`; ValueError for a malformed escape."""
-    out: list[str] = []
-    chars = iter(field)
-    for char in chars:
-        if char == "\\":
-            code = next(chars, "")
-            if code not in _TSV_UNESCAPES:
-                raise ValueError(f"bad escape {char + code!r} in {field!r}")
-            char = _TSV_UNESCAPES[code]
-        out.append(char)
-    return "".join(out)
 

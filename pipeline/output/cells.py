@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["neutralise_cell", "restore_cell"]
+from pipeline.output.names import escape_tsv, has_surrogates, unescape_tsv
+
+__all__ = ["name_cell", "neutralise_cell", "restore_cell", "restore_name_cell"]
 
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
@@ -25,3 +27,14 @@ def neutralise_cell(value: str) -> str:
 
 def restore_cell(value: str) -> str:
     return value[1:] if _NEUTRALISED.match(value) else value
+
+
+def name_cell(name: str) -> str:
+    """The csv cell of a file name. A name that is not valid Unicode (`pipeline.output.names`) is a tab,
+    then the name escaped as in errors.tsv and neutralised: no other cell starts with a tab."""
+    return "\t" + neutralise_cell(escape_tsv(name)) if has_surrogates(name) else neutralise_cell(name)
+
+
+def restore_name_cell(value: str) -> str:
+    """Undo `name_cell`; ValueError for a malformed escape."""
+    return unescape_tsv(restore_cell(value[1:])) if value.startswith("\t") else restore_cell(value)

@@ -30,6 +30,7 @@ class SinkContext:
     dpi: float  # PDF pages are rendered at this resolution
     max_pixels: int
     max_pages: int
+    max_bytes: int  # the run's read limits: the sink reads a page again only as far as the worker could
     sources: dict[str, SourceFile] = field(default_factory=dict)  # by the records' `image`
 
     def add(self, images: Iterable[ImageRef]) -> None:
@@ -47,8 +48,10 @@ class SinkContext:
     def pixels(self, image: str, page: int, orientation: int = 0) -> np.ndarray:
         """The page as BGR pixels, exactly as the workers OCR'd it (so line boxes fit): turned back
         by the record's `orientation`."""
-        return page_pixels(self.path(image), page, self.dpi, self.max_pixels, self.max_pages, orientation)
+        return page_pixels(self.path(image), page, self.dpi, self.max_pixels, self.max_pages, orientation,
+                           self.max_bytes)
 
     def size(self, image: str, page: int, orientation: int = 0) -> tuple[int, int]:
         """(width, height) in the pixels of the line boxes."""
-        return page_size(self.path(image), page, self.dpi, self.max_pixels, self.max_pages, orientation)
+        return page_size(self.path(image), page, self.dpi, self.max_pixels, self.max_pages, orientation,
+                         self.max_bytes)

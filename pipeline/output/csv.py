@@ -4,13 +4,13 @@ the lines list), UTF-8, RFC 4180 quoting, header once; cells a spreadsheet would
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import IO
 
 from pipeline.core.types import Record
 from pipeline.output.base import open_text
-from pipeline.output.cells import neutralise_cell
+from pipeline.output.cells import name_cell, neutralise_cell
+from pipeline.output.names import json_text, readable
 
 __all__ = ["CSV_COLUMNS", "CsvSink"]
 
@@ -33,12 +33,12 @@ class CsvSink:
     def write(self, record: Record) -> None:
         # Cells a spreadsheet would run as formulas get a leading ' (pipeline.output.cells).
         self._csv.writerow([
-            neutralise_cell(record["image"]),
+            name_cell(record["image"]),  # a name that is not UTF-8 is escaped (pipeline.output.names)
             record["page"],
             record["status"],
-            neutralise_cell(record["text"]),
-            neutralise_cell(record["error"] if record["error"] is not None else ""),
-            json.dumps(record["lines"], ensure_ascii=False),
+            neutralise_cell(readable(record["text"])),
+            neutralise_cell(readable(record["error"] if record["error"] is not None else "")),
+            json_text(record["lines"]),
         ])
         self._file.flush()
 

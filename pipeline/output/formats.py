@@ -24,7 +24,7 @@ from pipeline.output.csv import CsvSink
 from pipeline.output.hocr import HocrSink
 from pipeline.output.jsonl import JsonlSink
 from pipeline.output.paths import refuse_symlink, shown
-from pipeline.output.resume import PageKey, read_csv, read_jsonl, read_page_files, read_txt
+from pipeline.output.resume import Completed, read_csv, read_jsonl, read_page_files, read_txt
 from pipeline.output.txt import TxtSink
 
 if TYPE_CHECKING:
@@ -47,8 +47,11 @@ class OutputFormat:
     name: str
     default_output: str  # used when neither -o nor the config's `output` names one
     sink: Callable[[Path, bool, SinkContext | None], Sink]  # (output, append, the run's inputs) -> an open sink
-    completed: Callable[[Path, bool], set[PageKey]]  # (existing output, retry_errors) -> pages done
+    completed: Callable[[Path, bool], Completed]  # (existing output, retry_errors) -> pages done
     folder: bool  # the output is a folder (files per page or per input, and errors.tsv), not one file
+    # Formats with one output file per input file: (output, images) makes those files redone whole
+    # (an input whose pages are not the pages its output file holds, e.g. a PDF replaced by a longer one).
+    forget: Callable[[Path, set[str]], None] | None = None
 
     def lock_path(self, output: Path) -> Path:
         """The lock a run holds on `output` (`pipeline.output.lock`)."""
@@ -84,10 +87,16 @@ def _pdf_sink(output: Path, append: bool, context: SinkContext | None) -> Sink:
     return PdfSink(output, append, context)
 
 
-def _read_pdf(output: Path, retry_errors: bool) -> set[PageKey]:
+def _read_pdf(output: Path, retry_errors: bool) -> Completed:
     from pipeline.output.pdf import read_pdf_folder
 
     return read_pdf_folder(output, retry_errors)
+
+
+def _forget_pdf(output: Path, images: set[str]) -> None:
+    from pipeline.output.pdf import forget_files
+
+    forget_files(output, images)
 
 
 FORMATS: dict[str, OutputFormat] = {
@@ -102,7 +111,7 @@ FORMATS: dict[str, OutputFormat] = {
         # The same, one hOCR file per page (line boxes and confidences).
         OutputFormat("hocr", "results-hocr", HocrSink, read_page_files(".hocr"), folder=True),
         # A folder mirroring the input tree, one searchable PDF per input file, and errors.tsv.
-        OutputFormat("pdf", "results-pdf", _pdf_sink, _read_pdf, folder=True),
+        OutputFormat("pdf", "results-pdf", _pdf_sink, _read_pdf, folder=True, forget=_forget_pdf),
     )
 }
 
@@ -121,14 +130,15 @@ def open_sink(fmt: str, output: Path, append: bool, context: SinkContext | None 
     return output_format(fmt).sink(Path(output), append, context)
 
 
-def completed_pages(output: Path, fmt: str, retry_errors: bool = False) -> set[PageKey]:
+def completed_pages(output: Path, fmt: str, retry_errors: bool = False) -> Completed:
     """(image, page) keys whose records are complete in an existing output; repairs a torn tail in place.
 
     Error records count as complete (they are not redone) unless `retry_errors`, in which case they
     are left out of the result and removed from the output (atomically, via a temporary file and
     `os.replace`), so the rerun's new records for those pages don't duplicate them. A missing
-    output gives an empty set. Raises `ResumeError` for damage before the last record.
+    output gives an empty set. Raises `ResumeError` for damage before the last record. The result's
+    `errors` are the keys of the error records the output keeps.
     """
     reader = output_format(fmt).completed
     output = Path(output)
-    return reader(output, retry_errors) if output.exists() else set()
+    return reader(output, retry_errors) if output.exists() else Completed()

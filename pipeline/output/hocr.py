@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.core.types import Line, Record
 from pipeline.output.base import PageFileSink
+from pipeline.output.names import readable
 
 if TYPE_CHECKING:
     from pipeline.output.context import SinkContext
@@ -48,8 +49,9 @@ def hocr_page(record: Record, size: tuple[int, int] | None) -> str:
     else:
         width, height = size
     number = record["page"] + 1
-    title = f'image "{record["image"]}"; bbox 0 0 {width} {height}; ppageno {record["page"]}'
-    out = [_HEAD.format(title=escape(record["image"])),
+    image = readable(record["image"])  # a name that is not UTF-8, escaped (pipeline.output.names)
+    title = f'image "{image}"; bbox 0 0 {width} {height}; ppageno {record["page"]}'
+    out = [_HEAD.format(title=escape(image)),
            f'  <div class="ocr_page" id="page_{number}" title="{escape(title)}">\n']
     for i, line in enumerate(lines, 1):
         x0, y0, x1, y1 = _bbox(line["box"])

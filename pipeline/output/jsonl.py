@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import IO
 
 from pipeline.core.types import Record
 from pipeline.output.base import open_text
+from pipeline.output.names import json_text
 
 __all__ = ["JsonlSink"]
 
@@ -20,7 +20,7 @@ class JsonlSink:
         self._file: IO[str] = open_text(path, append, "\n")
 
     def write(self, record: Record) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.write(json_text(record) + "\n")  # a name that is not UTF-8, escaped (output.names)
         self._file.flush()
 
     def close(self) -> None:

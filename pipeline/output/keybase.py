@@ -18,6 +18,7 @@ from typing import Sequence
 from pipeline.errors import ResumeError
 from pipeline.inputs.discover import canonical_case
 from pipeline.output.formats import output_format
+from pipeline.output.names import json_text
 from pipeline.output.paths import open_no_follow, shown
 
 __all__ = ["keys_path", "settle_base"]
@@ -60,6 +61,5 @@ def settle_base(output: Path, fmt: str, roots: Sequence[Path], default: Path, *,
         return stored
     fd = open_no_follow(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump({"base": str(default)}, handle, ensure_ascii=False)
-        handle.write("\n")
+        handle.write(json_text({"base": str(default)}) + "\n")  # a base that is not UTF-8: escaped
     return default

@@ -66,8 +66,12 @@ def _holder(fd: int) -> str:
 def output_lock(output: Path, fmt: str) -> Iterator[Path]:
     """Hold the lock of `output` until the block ends; OutputInUse when another run holds it."""
     path = lock_path(Path(output), fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = open_no_follow(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = open_no_follow(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # -o /proc/x.jsonl, a read-only folder: nothing was run
+        raise ConfigError(f"cannot write the output {shown(output)}: {exc.strerror or exc} "
+                          f"({shown(exc.filename or path)})") from None
     try:
         if not _try_lock(fd):
             raise OutputInUse(f"output is in use by another run (pid {_holder(fd)}): {shown(output)}; "

@@ -35,12 +35,12 @@ from pipeline.output.pdfwrite import (
     new_document,
     save_bytes,
 )
-from pipeline.output.resume import PageKey, read_errors_tsv, remove_temp_files
+from pipeline.output.resume import Completed, PageKey, drop_error_rows, read_errors_tsv, remove_temp_files
 
 if TYPE_CHECKING:
     from pipeline.output.context import SinkContext
 
-__all__ = ["PdfSink", "read_pdf_folder"]
+__all__ = ["PdfSink", "forget_files", "read_pdf_folder"]
 
 SUFFIX = ".pdf"
 
@@ -56,7 +56,7 @@ class PdfSink:
         self._context = context
         self._pending: dict[str, list[Record]] = defaultdict(list)
         self._errors = ErrorList(root, append)
-        self.failed_writes = 0  # ok pages whose file could not be written (listed in errors.tsv)
+        self.failed_writes = 0  # ok pages whose file could not be written, or whose input not read again (errors.tsv)
 
     def path_for(self, image: str) -> Path:
         return self._root.joinpath(*file_relpath(image, SUFFIX).split("/"))
@@ -74,12 +74,15 @@ class PdfSink:
         good = [r for r in pages if r["status"] == "ok"]
         try:
             self._store(image, good)
-        except (OSError, ValueError) as exc:  # one bad name (too long, a folder in the way, ...) never ends the run
+        except (OSError, ValueError, ImageReadError) as exc:  # one bad name (too long, a folder in the way,
+            # ...) or an input that changed or went since its pages were OCR'd never ends the run
             if isinstance(exc, OSError) and not is_name_error(exc):
                 raise  # a full disk or a read-only folder is no single file's fault
             self.failed_writes += len(good)
             for page in good:
                 self._errors.add(page, f"cannot write this file's {SUFFIX}: {one_line(exc)}")
+            if isinstance(exc, ImageReadError):
+                self._store(image, [])  # a stale PDF must not say the pages were done
 
     def _store(self, image: str, good: list[Record]) -> None:
         """Write the file's PDF of its `good` pages, or remove a stale one when there are none; never
@@ -102,7 +105,8 @@ class PdfSink:
                 turned = record.get("orientation", 0)
                 dpi: float = self._context.dpi
                 if is_pdf(source.name):
-                    size = page_pixel_size(source, record["page"], self._context.dpi, self._context.max_pixels)
+                    size = page_pixel_size(source, record["page"], self._context.dpi, self._context.max_pixels,
+                                           self._context.max_pages)
                     if not turned:
                         page = import_page(doc, source, record["page"])
                         add_text_layer(doc, page, record["lines"], size.scale, font)
@@ -124,7 +128,7 @@ def _page_count(path: Path) -> int:
         raise ResumeError(f"{path} is not a readable PDF ({exc}); delete it or start afresh with --overwrite") from None
 
 
-def read_pdf_folder(root: Path, retry_errors: bool) -> set[PageKey]:
+def read_pdf_folder(root: Path, retry_errors: bool) -> Completed:
     """The pages a pdf output folder holds: for every `<image>.pdf`, its pages and the image's error
     rows; error rows of an image without a PDF (all its pages failed). With `retry_errors`, every
     image with an error row is left out whole (its PDF is rewritten when it is done again)."""
@@ -144,5 +148,11 @@ def read_pdf_folder(root: Path, retry_errors: bool) -> set[PageKey]:
             done |= {(image, page) for page in range(_page_count(path) + failed)}
     if retry_errors:
         read_errors_tsv(root, retry_errors=True)  # drops the error rows from errors.tsv
-        done = {key for key in done if key[0] not in failed_images}
-    return done
+        return Completed(key for key in done if key[0] not in failed_images)
+    return Completed(done, errors)
+
+
+def forget_files(root: Path, images: set[str]) -> None:
+    """Make `images` redone whole (an input whose page count changed): their error rows go; their
+    PDFs are replaced when they are done again."""
+    drop_error_rows(root, images)

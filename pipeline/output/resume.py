@@ -22,18 +22,28 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from pipeline.errors import ResumeError
 from pipeline.output.base import ERRORS_TSV, ERRORS_TSV_COLUMNS, atomic_write, is_temp_name, page_relpath, unescape_tsv
-from pipeline.output.cells import restore_cell
+from pipeline.output.cells import restore_cell, restore_name_cell
 from pipeline.output.csv import CSV_COLUMNS
 
-__all__ = ["PageKey", "read_csv", "read_errors_tsv", "read_jsonl", "read_page_files", "read_txt"]
+__all__ = ["Completed", "PageKey", "drop_error_rows", "read_csv", "read_errors_tsv", "read_jsonl", "read_page_files",
+           "read_txt"]
 
 log = logging.getLogger(__name__)
 
 PageKey = tuple[str, int]  # (record["image"], record["page"])
+
+
+class Completed(set):  # type: ignore[type-arg]  # a set[PageKey]
+    """The keys of an output's complete records, as a set; `errors` holds those of its error
+    records among them (what a run that redoes nothing ends with: exit code 1 if any)."""
+
+    def __init__(self, keys: Iterable[PageKey] = (), errors: Iterable[PageKey] = ()) -> None:
+        super().__init__(keys)
+        self.errors: set[PageKey] = set(errors)
 
 _STATUSES = ("ok", "error")
 # What our sinks write first. A torn tail with no valid record before it is cut off only if it
@@ -53,6 +63,7 @@ class _Scan:
     done: set[PageKey] = field(default_factory=set)  # keys of complete ok records
     errors: set[PageKey] = field(default_factory=set)  # keys of complete error records
     error_spans: list[tuple[int, int]] = field(default_factory=list)  # their byte ranges
+    error_keys: list[PageKey] = field(default_factory=list)  # the key of each range
     torn_at: int | None = None  # where a torn last record begins
     # The line ending a complete last record lacks (a kill between the record and its newline):
     # the record is kept and the ending appended.
@@ -62,6 +73,7 @@ class _Scan:
         if error:
             self.errors.add(key)
             self.error_spans.append((start, end))
+            self.error_keys.append(key)
         else:
             self.done.add(key)
 
@@ -133,7 +145,7 @@ def _csv_key(row: list[str]) -> tuple[PageKey, bool]:
     if len(row) != len(CSV_COLUMNS):
         raise ValueError(f"{len(row)} columns instead of {len(CSV_COLUMNS)}")
     image, page, status, _text, _error, lines = row
-    image = restore_cell(image)
+    image = restore_name_cell(image)
     if not image:
         raise ValueError("empty image")
     if not (page.isascii() and page.isdigit()):
@@ -270,7 +282,7 @@ def _copy_except(path: Path, skip: list[tuple[int, int]], stop: int) -> Iterator
             position = finish
 
 
-def _settle(path: Path, size: int, scan: _Scan, retry_errors: bool) -> set[PageKey]:
+def _settle(path: Path, size: int, scan: _Scan, retry_errors: bool) -> Completed:
     """Apply the scan: cut a torn tail, end a complete last record's line, drop error records when
     retrying them; the complete keys."""
     if scan.missing_newline:
@@ -293,11 +305,11 @@ def _settle(path: Path, size: int, scan: _Scan, retry_errors: bool) -> set[PageK
             handle.truncate(scan.torn_at)
             handle.flush()
             os.fsync(handle.fileno())
-    return scan.done if retry_errors else scan.done | scan.errors
+    return Completed(scan.done) if retry_errors else Completed(scan.done | scan.errors, scan.errors)
 
 
-def _read_file(scanner: Callable[[Path, BinaryIO, int], _Scan]) -> Callable[[Path, bool], set[PageKey]]:
-    def read(path: Path, retry_errors: bool) -> set[PageKey]:
+def _read_file(scanner: Callable[[Path, BinaryIO, int], _Scan]) -> Callable[[Path, bool], Completed]:
+    def read(path: Path, retry_errors: bool) -> Completed:
         if path.is_dir():
             raise ResumeError(f"{path} is a folder; this format writes a single file")
         with open(path, "rb") as handle:
@@ -326,10 +338,25 @@ def _page_of_txt(relpath: str, suffix: str = ".txt") -> PageKey | None:
     return None
 
 
-def read_errors_tsv(root: Path, retry_errors: bool) -> set[PageKey]:
+def read_errors_tsv(root: Path, retry_errors: bool) -> Completed:
     """The pages listed in `root/errors.tsv` (none if it is missing), after repairing its tail."""
     errors = root / ERRORS_TSV
-    return _read_file(_scan_errors_tsv)(errors, retry_errors) if errors.is_file() else set()
+    return _read_file(_scan_errors_tsv)(errors, retry_errors) if errors.is_file() else Completed()
+
+
+def drop_error_rows(root: Path, images: set[str]) -> None:
+    """Remove the rows of `images` from `root/errors.tsv` (read by `read_errors_tsv` before), to
+    redo those files whole; a rewrite, so a kill half way leaves the old list whole."""
+    path = root / ERRORS_TSV
+    if not images or not path.is_file():
+        return
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        scan = _scan_errors_tsv(path, handle, size)
+    spans = [span for key, span in zip(scan.error_keys, scan.error_spans) if key[0] in images]
+    if spans:
+        atomic_write(path, _copy_except(path, spans, size if scan.torn_at is None else scan.torn_at))
+        _fsync_dir(root)
 
 
 def remove_temp_files(root: Path) -> None:
@@ -340,10 +367,10 @@ def remove_temp_files(root: Path) -> None:
                 Path(folder, name).unlink(missing_ok=True)
 
 
-def read_page_files(suffix: str) -> Callable[[Path, bool], set[PageKey]]:
+def read_page_files(suffix: str) -> Callable[[Path, bool], Completed]:
     """The reader of a folder of one file per page named by `page_relpath(image, page, suffix)`."""
 
-    def read(root: Path, retry_errors: bool) -> set[PageKey]:
+    def read(root: Path, retry_errors: bool) -> Completed:
         if not root.is_dir():
             raise ResumeError(f"{root} is a file; the {suffix.lstrip('.')} format writes into a folder")
         remove_temp_files(root)
@@ -354,7 +381,8 @@ def read_page_files(suffix: str) -> Callable[[Path, bool], set[PageKey]]:
                     key = _page_of_txt(Path(folder, name).relative_to(root).as_posix(), suffix)
                     if key is not None:
                         done.add(key)
-        return done | read_errors_tsv(root, retry_errors)
+        errors = read_errors_tsv(root, retry_errors)
+        return Completed(done | errors, errors.errors)
 
     return read
 

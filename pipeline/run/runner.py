@@ -27,6 +27,7 @@ from pipeline.output.formats import completed_pages, open_sink, output_format
 from pipeline.output.keybase import settle_base
 from pipeline.output.lock import output_lock
 from pipeline.output.paths import check_output_apart
+from pipeline.output.resume import Completed
 from pipeline.output.writer import OrderedWriter
 from pipeline.run.backends import Backend, BackendOptions, backend_class, open_backend
 from pipeline.run.memory import PeakMemory
@@ -43,6 +44,7 @@ class RunSummary:
     ok: int = 0
     failed: int = 0
     skipped: int = 0  # already complete in the output (resume)
+    kept_errors: int = 0  # error records of earlier runs still in the output (not retried)
     regions: int = 0
     wall_seconds: float = 0.0
     workers: int = 0
@@ -60,6 +62,9 @@ class RunSummary:
         stages = ", ".join(f"{name} {secs:.2f}s" for name, secs in sorted(self.stage_seconds.items()))
         resumed = f" ({self.skipped} already done, skipped)" if self.skipped else ""
         restarts = f" Worker pool restarted {self.restarts} times." if self.restarts else ""
+        if self.kept_errors:
+            restarts += (f" The output also holds {self.kept_errors} error records of earlier runs "
+                         f"(--retry-errors redoes them).")
         return (
             f"{self.images} images{resumed}: {self.ok} ok, {self.failed} failed; {self.regions} text regions; "
             f"{self.wall_seconds:.2f}s wall, {self.images_per_second:.2f} images/s "
@@ -161,8 +166,13 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
         fresh = overwrite or (not output_format(config.format).folder and not output.exists())
         base = settle_base(output, config.format, roots, key_base(roots), fresh=fresh)
         found = discover(roots, base=base, follow_symlinks=config.follow_symlinks,
-                         max_pages=config.limits.max_pages)
-        done = set() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
+                         max_pages=config.limits.max_pages, max_bytes=config.limits.max_file_bytes)
+        done = Completed() if overwrite else completed_pages(output, config.format, retry_errors=retry_errors)
+        forget = output_format(config.format).forget
+        redo = _changed_files(found.images, done) if forget is not None else set()
+        if redo:  # one output file per input file: an input whose pages changed is redone whole
+            forget(output, redo)
+            done = Completed((k for k in done if k[0] not in redo), (k for k in done.errors if k[0] not in redo))
         todo = _unique([image for image in found.images if (image.rel, image.page) not in done])
         sink = open_sink(config.format, output, append=not overwrite, context=sink_context(todo, config))
         with sigterm_as_interrupt(), OrderedWriter(sink) as writer:
@@ -180,7 +190,21 @@ def run(inputs: Sequence[str | Path], config: Config, *, backend: str = "process
     summary.images = len(found.images)
     summary.skipped = len(found.images) - len(todo)
     summary.warnings = found.warnings
+    summary.kept_errors = len(done.errors)  # the output's final state decides the exit code
     return summary
+
+
+def _changed_files(images: Sequence[ImageRef], done: set[tuple[str, int]]) -> set[str]:
+    """Input files some of whose pages the output holds, but not exactly the pages they have now
+    (a PDF replaced by one with more or fewer pages)."""
+    pages: dict[str, set[int]] = {}
+    for image in images:
+        pages.setdefault(image.rel, set()).add(image.page)
+    held: dict[str, set[int]] = {}
+    for rel, page in done:
+        if rel in pages:
+            held.setdefault(rel, set()).add(page)
+    return {rel for rel, have in held.items() if have != pages[rel]}
 
 
 def _unique(images: list[ImageRef]) -> list[ImageRef]:
@@ -196,6 +220,7 @@ def _unique(images: list[ImageRef]) -> list[ImageRef]:
 
 def sink_context(images: Sequence[ImageRef], config: Config) -> SinkContext:
     """What the hocr and pdf sinks need to read these pages again: where they are, and the read settings."""
-    context = SinkContext(config.pdf.dpi, config.limits.max_image_pixels, config.limits.max_pages)
+    limits = config.limits
+    context = SinkContext(config.pdf.dpi, limits.max_image_pixels, limits.max_pages, limits.max_file_bytes)
     context.add(images)
     return context

@@ -33,6 +33,7 @@ from pipeline.core.timing import StageTimes
 from pipeline.core.types import (Box, DetectResult, ImageRef, OrientationCheck, Recognized, RecognizeResult,
                                  RecognizeTask, Record)
 from pipeline.errors import ImageReadError, RunFailed, one_line
+from pipeline.inputs.filetypes import is_pdf
 from pipeline.inputs.reader import read_bytes
 from pipeline.ocr.records import error_record, lines_record, ok_record
 from pipeline.run.backends import Backend
@@ -68,8 +69,9 @@ class _Task:
         """Hand this task to `pool`. With `ship_bytes` the file is read here (ImageReadError if it
         cannot be, or is over limits.max_file_bytes) and its bytes go with the task."""
         if isinstance(self.payload, ImageRef):
-            data = (read_bytes(Path(self.payload.path), pool.config.limits.max_file_bytes)
-                    if pool.options.ship_bytes else None)
+            # A PDF is not shipped: its worker renders the page from the path (README, --ship-bytes).
+            ship = pool.options.ship_bytes and not is_pdf(self.payload.path)
+            data = read_bytes(Path(self.payload.path), pool.config.limits.max_file_bytes) if ship else None
             self.submitted = time.monotonic()
             return pool.submit(run_detect, self.payload, self.wide, data)
         self.submitted = time.monotonic()

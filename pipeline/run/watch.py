@@ -16,9 +16,11 @@ Ctrl-C / SIGTERM stop it like `run`: finished records are kept, the workers are 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import stat
 import sys
 import threading
 import time
@@ -29,12 +31,12 @@ from pipeline.config import Config
 from pipeline.core.types import ImageRef, Record
 from pipeline.errors import ConfigError, Interrupted
 from pipeline.inputs.discover import page_count, walk
-from pipeline.ocr.checksums import file_digest
 from pipeline.ocr.models import resolve_models
-from pipeline.output.base import Sink
+from pipeline.output.base import PageFileSink, Sink
 from pipeline.output.context import SinkContext
 from pipeline.output.formats import beside, open_sink, output_format
 from pipeline.output.lock import output_lock
+from pipeline.output.names import json_text
 from pipeline.output.paths import check_output_apart
 from pipeline.output.writer import OrderedWriter
 from pipeline.run.backends import Backend, open_backend
@@ -63,13 +65,22 @@ def ledger_path(output: Path) -> Path:
 
 
 def _read_ledger(path: Path) -> dict[str, str]:
-    """rel -> SHA-256 of the content last done; a torn last line (a kill) is ignored."""
+    """rel -> SHA-256 of the content last done. A torn last line (a kill mid-write, perhaps inside
+    a UTF-8 character) is cut off, so that the next entry starts on a line of its own."""
     seen: dict[str, str] = {}
     if not path.is_file():
         return seen
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    data = path.read_bytes()
+    whole = data.rfind(b"\n") + 1
+    if whole < len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(whole)
+            handle.flush()
+            os.fsync(handle.fileno())
+        log.warning("%s: removed a torn last entry (%d bytes) left by an interrupted run", path, len(data) - whole)
+    for raw in data[:whole].split(b"\n"):
         try:
-            entry = json.loads(raw)
+            entry = json.loads(raw)  # bytes: a line that is not UTF-8 is a ValueError too
             seen[entry["image"]] = entry["sha256"]
         except (ValueError, KeyError, TypeError):
             continue
@@ -93,10 +104,22 @@ def _released(path: Path) -> bool:
 
 
 def _sha256(path: Path) -> str | None:
+    """The SHA-256 of a regular file's content; "" for anything else (a FIFO would block a read:
+    its worker's read makes it an error record); None when it is gone or unreadable."""
+    digest = hashlib.sha256()
     try:
-        return file_digest(path)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError:
         return None  # gone or unreadable: the next scan decides
+    with open(fd, "rb") as handle:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        except OSError:
+            return None
+    return digest.hexdigest()
 
 
 class _LedgerSink:
@@ -117,7 +140,7 @@ class _LedgerSink:
         self._left[image] -= 1
         if self._left[image] == 0:
             with open(self._ledger, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"image": image, "sha256": self._hashes[image]}, ensure_ascii=False) + "\n")
+                handle.write(json_text({"image": image, "sha256": self._hashes[image]}) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
             self._seen[image] = self._hashes[image]
@@ -163,17 +186,19 @@ class _Inbox:
         self._root, self._settle, self._seen, self._follow = root, settle, seen, follow_symlinks
         self._changing: dict[str, tuple[_Stat, float]] = {}  # rel -> (stat, since when unchanged)
         self._done: dict[str, _Stat] = {}  # rel -> stat when it was last taken or found done
-        self.warnings: list[str] = []
+        self.warnings: list[str] = []  # each once: a rescan finds the same skipped symlink again
+        self._warned: set[str] = set()
 
     def scan(self) -> tuple[list[tuple[str, Path, str]], bool]:
         """(files ready now as (rel, path, sha256), whether some are still settling)."""
         now = time.monotonic()
         ready: list[tuple[str, Path, str]] = []
         present: set[str] = set()
-        for path in walk(self._root, [os.path.realpath(self._root)], self._follow, self.warnings):
-            if path.name.startswith("."):
-                continue  # hidden: partial downloads and editors' temporary files
+        warnings: list[str] = []
+        for path in walk(self._root, [os.path.realpath(self._root)], self._follow, warnings):
             rel = path.relative_to(self._root).as_posix()
+            if any(part.startswith(".") for part in rel.split("/")):
+                continue  # hidden, or in a hidden folder: partial downloads, editors' temporary files
             present.add(rel)
             try:
                 st = path.stat()
@@ -197,6 +222,10 @@ class _Inbox:
                 self._done.pop(rel)
             elif self._seen.get(rel) != digest:
                 ready.append((rel, path, digest))
+        for warning in warnings:
+            if warning not in self._warned:
+                self._warned.add(warning)
+                self.warnings.append(warning)
         for rel in set(self._changing) - present:
             del self._changing[rel]
         for rel in set(self._done) - present:
@@ -212,7 +241,7 @@ def watch(inbox: str | Path, config: Config, *, once: bool = False, backend: str
     _check_paths(root, output, config.format)
     models = resolve_models(config.models, config.engine.runtime)
     ledger = ledger_path(output)
-    seen = _read_ledger(ledger)
+    seen: dict[str, str] = {}  # read under the lock: reading may repair the ledger
     summary = WatchSummary()
     files = _Inbox(root, config.watch.settle_seconds, seen, config.follow_symlinks)
     stop = stop or threading.Event()
@@ -220,6 +249,7 @@ def watch(inbox: str | Path, config: Config, *, once: bool = False, backend: str
     pool: Backend | None = None
     context = sink_context([], config)  # its sources grow batch by batch
     with sigterm_as_interrupt(), output_lock(output, config.format):
+        seen.update(_read_ledger(ledger))
         sink = open_sink(config.format, output, append=True, context=context)
         try:
             while not stop.is_set():
@@ -257,10 +287,14 @@ def _process(ready: list[tuple[str, Path, str]], config: Config, context: SinkCo
              seen: dict[str, str], pool: Backend, summary: WatchSummary, quiet: bool) -> None:
     images: list[ImageRef] = []
     for rel, path, _digest in ready:
-        for page in range(page_count(path, config.limits.max_pages)):
+        for page in range(page_count(path, config.limits.max_pages, config.limits.max_file_bytes)):
             images.append(ImageRef(len(images), str(path), rel, page))
     context.add(images)  # the hocr and pdf sinks look files up here
     pages = {rel: sum(1 for image in images if image.rel == rel) for rel, _, _ in ready}
+    if isinstance(sink, PageFileSink):  # txt, hocr: a file replaced by a shorter one loses its old pages
+        for rel, count in pages.items():
+            if rel in seen:  # done before (a new file has no old pages to lose)
+                sink.remove_pages_from(rel, count)
     noted = _LedgerSink(sink, ledger, {rel: digest for rel, _, digest in ready}, pages, seen)
     writer = OrderedWriter(noted)
     try:

@@ -27,7 +27,7 @@ from pipeline.core.timing import take_stage_times, timed
 from pipeline.core.types import Box, DetectResult, ImageRef, RecognizeResult, RecognizeTask
 from pipeline.errors import one_line
 from pipeline.inputs.filetypes import is_pdf
-from pipeline.inputs.pdf import embedded_lines, render_page
+from pipeline.inputs.pdf import check_file_size, embedded_lines, render_page
 from pipeline.inputs.reader import decode_image, read_image
 from pipeline.ocr.checksums import MANIFEST, verify_manifest
 from pipeline.ocr.line_angle import LineAngleClassifier
@@ -171,6 +171,8 @@ def run_detect(image: ImageRef, wide: bool = False, data: bytes | None = None) -
     slot = _current_slot()
     engine, orientation = slot.engine, slot.orientation
     try:
+        if is_pdf(image.path):  # PDFium opens a file of any size: limits.max_file_bytes holds here too
+            check_file_size(Path(image.path), slot.limits.max_file_bytes)
         kept = _text_layer(image)
         if kept is not None:
             return replace(kept, times=take_stage_times())

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
+import warnings
+from contextlib import contextmanager
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import replace
-from typing import Any, Callable, ClassVar, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Iterator, Sequence, TypeVar
 
 from pipeline.config import Config, ModelConfig
 from pipeline.errors import ConfigError, RunFailed, one_line
@@ -52,6 +55,20 @@ def require_dask() -> Any:
             "pip install -e '.[dask]'"
         ) from None
     return distributed
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile (main thread only). Processes started meanwhile, from any thread,
+    keep ignoring it: an ignored signal stays ignored across exec, and Python leaves it so."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _transfer(dask_future: Any, future: Future[Any]) -> None:
@@ -115,9 +132,10 @@ class DaskBackend(Backend):
                 self._start_local_cluster(distributed)
             from pipeline.run.backends.dask_plugin import EngineSetup
 
-            plugin = EngineSetup(_for_workers(self.config, self.models, remote), type(self).initializer)
+            plugin = EngineSetup(_for_workers(self.config, self.models, remote), type(self).initializer,
+                                 ignore_sigint=not remote)  # a remote worker is its owner's to stop
             self._client.register_plugin(plugin, name=PLUGIN_NAME)
-        except (ConfigError, RunFailed):
+        except (ConfigError, RunFailed, KeyboardInterrupt):  # Ctrl-C while the workers start: close them first
             self.shutdown(kill=True)
             raise
         except Exception as exc:
@@ -129,11 +147,18 @@ class DaskBackend(Backend):
     def _start_local_cluster(self, distributed: Any) -> None:
         import dask
 
-        with dask.config.set(_LOCAL_CLUSTER_CONFIG):
+        # Ctrl-C goes to the whole process group. The parent alone decides how to stop; a worker
+        # process that took it would print tracebacks. The workers are started with SIGINT ignored
+        # and keep ignoring it; replacements a nanny starts later ignore it from their engine's
+        # setup on (EngineSetup). The price: a Ctrl-C in the second the workers are spawned is lost
+        # (the next one stops the run). (Blocking it instead does not reach the spawned processes.)
+        with _sigint_ignored(), dask.config.set(_LOCAL_CLUSTER_CONFIG), warnings.catch_warnings():
+            # Its HTTP server moves to another port when another cluster holds 8787: no news for our user.
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
             self._cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, memory_limit=0,  # like the process pool: no memory cap
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,  # worker deaths and hangs are ours to report (scheduler)
             )
         self._client = distributed.Client(self._cluster)
 
@@ -231,6 +256,8 @@ class DaskBackend(Backend):
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None
         timeout = 5 if kill else 30
+        if kill:  # stopping hard (Ctrl-C): connections cut meanwhile leave futures nobody reads, which
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # asyncio would print as tracebacks
         for task in tasks:
             task.cancel()
         for closing in (client, cluster):  # a remote cluster is left running: only our client closes
