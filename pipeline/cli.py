@@ -99,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="how many pages, in review order, get a thumbnail (default: 1000)")
     review.add_argument("--thumb-size", type=_positive_int, default=1200, metavar="PX",
                         help="a thumbnail's longest side in pixels (default: 1200)")
+    review.add_argument("-w", "--workers", type=_positive_int,
+                        help="processes parsing a big results file, threads making thumbnails (default: one per core)")
     review.add_argument("--low-score", type=_fraction, default=0.8,
                         help="a line scoring under this is marked, and its page is listed to check (default: 0.8)")
     review.add_argument("--low-mean", type=_fraction, default=0.9,
@@ -126,6 +128,7 @@ def _review(args: argparse.Namespace) -> int:
 
     options = ReviewOptions(
         images=Path(args.images) if args.images else None, thumbnails=args.thumbnails, thumb_size=args.thumb_size,
+        workers=args.workers or 0,
         thresholds=Thresholds(low_line=args.low_score, low_mean=args.low_mean, few_chars=args.few_chars))
     report = build_review(Path(args.results), Path(args.output), load_config(args.config), options)
     print(report.describe(), file=sys.stderr)

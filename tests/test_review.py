@@ -302,6 +302,30 @@ def test_csv_output_reads_as_its_jsonl_twin(tmp_path: Path) -> None:
     assert _data(tmp_path / "review", "summary.js")["format"] == "csv"
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_parsing_in_worker_processes_gives_the_same_page(tmp_path: Path, fmt: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipeline.tools.review.load._BATCH", 100)  # many batches in flight at once
+    records = [_ok(f"p{i % 1500}.png", [_line(f"text {i}", (i % 97) / 97, y=i % 50)]) for i in range(2500)]
+    records[7] = _error("p7.png", "cannot decode")
+    results = tmp_path / f"results.{fmt}"
+    sink = JsonlSink(results) if fmt == "jsonl" else CsvSink(results)
+    for record in records:
+        sink.write(record)  # type: ignore[arg-type]
+    sink.close()
+    with open(results, "ab") as handle:
+        handle.write(b"{torn\n" if fmt == "jsonl" else b'"torn,0\r\n')
+    alone, spread = tmp_path / "alone", tmp_path / "spread"
+    one = _build(results, alone, workers=1)
+    two = _build(results, spread, workers=2)
+    assert one.counts == two.counts and one.counts["pages"] == 1500
+    assert (one.loaded.records, one.loaded.superseded, one.loaded.skipped) == (
+        two.loaded.records, two.loaded.superseded, two.loaded.skipped) == (2500, 1000, 1)
+    for name in sorted(os.listdir(alone / "data")):
+        if name != "summary.js":  # it says when it was built
+            assert (alone / "data" / name).read_bytes() == (spread / "data" / name).read_bytes(), name
+
+
 def test_other_formats_are_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "results").mkdir()
     assert main(["review", str(tmp_path / "results"), "-o", str(tmp_path / "review")]) == ExitCode.USAGE

@@ -25,12 +25,13 @@ from pipeline.output.paths import check_output_apart, shown
 from pipeline.tools.review import images
 from pipeline.tools.review.load import Loaded, PageInfo, detect_format, image_root, load
 from pipeline.tools.review.order import DOUBT, EMPTY, ERROR, FINE, Ordered, Thresholds, review_order
-from pipeline.tools.review.pageviews import HISTOGRAM_BINS, PageStore
+from pipeline.tools.review.pageviews import HISTOGRAM_BINS, PageStore, compact_record
 from pipeline.tools.review.site import LIST_CHUNK, PAGE_CHUNK, ReviewFolder, safe_json
 
 __all__ = ["BuildReport", "ReviewOptions", "build_review"]
 
 SLOWEST = 10
+_PARALLEL_BYTES = 32 << 20  # results files above this are parsed by a process per core
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class ReviewOptions:
     thumbnails: int = 1000  # pages in review order that get a thumbnail
     thumb_size: int = 1200  # a thumbnail's longest side, in pixels
     thresholds: Thresholds = field(default_factory=Thresholds)
-    threads: int = 0  # for thumbnails; 0: one per core
+    workers: int = 0  # processes parsing the results, threads making thumbnails; 0: one per core
 
 
 @dataclass
@@ -136,7 +137,9 @@ def build_review(results: Path, output: Path, config: Config, options: ReviewOpt
         check_output_apart(output, [root])  # thumbnails among the scans would be OCR'd by the next run
     folder = ReviewFolder(output)
     with PageStore() as store:
-        loaded = load(results, fmt, store.add)
+        # Parsing is spread over processes for big outputs; a small one is read faster alone.
+        workers = options.workers or (_cores() if results.stat().st_size > _PARALLEL_BYTES else 1)
+        loaded = load(results, fmt, compact_record, store.put, workers)
         step("read")
         settings = images.ImageSettings(dpi=config.pdf.dpi, max_pixels=config.limits.max_image_pixels,
                                         max_pages=config.limits.max_pages, max_side=options.thumb_size)
@@ -145,7 +148,7 @@ def build_review(results: Path, output: Path, config: Config, options: ReviewOpt
         step("sizes")
         ordered = review_order(pages, options.thresholds)
         step("order")
-        thumbs = _thumbnails(pages, ordered, options.thumbnails, root, folder.thumbs, settings, options.threads)
+        thumbs = _thumbnails(pages, ordered, options.thumbnails, root, folder.thumbs, settings, options.workers)
         for thumb, item in zip(thumbs, ordered):
             if thumb.size:  # the decode measured it: pages without text get their size this way
                 pages[item.index].width, pages[item.index].height = thumb.size

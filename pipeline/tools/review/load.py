@@ -15,7 +15,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+import multiprocessing
 import os
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
@@ -32,6 +35,7 @@ _FORMATS = ("jsonl", "csv")
 _CSV_HEADER = ",".join(CSV_COLUMNS).encode("ascii")
 _CSV_FIELD_LIMIT = 2**31 - 1  # a page's `lines` JSON easily passes the csv module's 128 KiB default
 _KEEP_REASONS = 20  # skipped lines whose reason is kept for the summary
+_BATCH = 1000  # records parsed per task when parsing is spread over processes
 
 
 @dataclass(slots=True)
@@ -178,14 +182,10 @@ def _info(record: Any) -> PageInfo:
 
 
 def _jsonl_records(handle: BinaryIO) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed record or the ValueError that stopped it)."""
+    """(line number, the line's bytes), for the non-blank lines."""
     for number, raw in enumerate(handle, 1):
-        if not raw.strip():
-            continue
-        try:
-            yield number, json.loads(raw)
-        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
-            yield number, exc
+        if raw.strip():
+            yield number, raw
 
 
 def _csv_record(row: list[str]) -> dict[str, Any]:
@@ -230,40 +230,89 @@ def _csv_records(handle: BinaryIO) -> Iterator[tuple[int, Any]]:
             continue
         if not row:
             continue
-        try:
-            yield number, _csv_record(row)
-        except ValueError as exc:
-            yield number, exc
+        yield number, row
 
 
 _READERS = {"jsonl": _jsonl_records, "csv": _csv_records}
 
 
-def load(path: Path, fmt: str, keep: Callable[[dict[str, Any]], Any] | None = None) -> Loaded:
-    """Every page of the output at `path`, the latest record of each. `keep(record)` is called for
-    each readable record; what it returns is the page's `kept` (the builder stores the lines there,
-    so the file need not be parsed twice)."""
+def _parse(items: list[Any], keep: Callable[[dict[str, Any]], Any] | None) -> list[PageInfo | str]:
+    """Records (a jsonl line's bytes, a csv row, or the ValueError that cut a row) to pages, or to
+    the reason each is no record. Runs in a worker process when reading is spread over cores."""
+    out: list[PageInfo | str] = []
+    for item in items:
+        try:
+            if isinstance(item, ValueError):
+                raise item
+            record = json.loads(item) if isinstance(item, bytes) else _csv_record(item)
+            info = _info(record)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+            out.append(str(exc)[:200])
+            continue
+        if keep is not None:
+            info.kept = keep(record)
+        out.append(info)
+    return out
+
+
+def _batches(items: Iterator[tuple[int, Any]]) -> Iterator[tuple[list[int], list[Any]]]:
+    numbers: list[int] = []
+    batch: list[Any] = []
+    for number, item in items:
+        numbers.append(number)
+        batch.append(item)
+        if len(batch) == _BATCH:
+            yield numbers, batch
+            numbers, batch = [], []
+    if batch:
+        yield numbers, batch
+
+
+def load(path: Path, fmt: str, keep: Callable[[dict[str, Any]], Any] | None = None,
+         store: Callable[[Any], Any] | None = None, workers: int = 1) -> Loaded:
+    """Every page of the output at `path`, the latest record of each.
+
+    `keep(record)` is called for each readable record (a module-level function: with `workers` > 1
+    it runs in worker processes, which parse the records too), and `store` on what it returned, in
+    this process; the result is the page's `kept`. The builder keeps each page's lines this way, so
+    the file is parsed once."""
     if fmt not in _FORMATS:
         raise ConfigError(f"the review page reads jsonl and csv outputs, not {fmt}")
     latest: dict[tuple[str, int], PageInfo] = {}
     loaded = Loaded(path, fmt, [])
-    with open(path, "rb") as handle:
-        for number, parsed in _READERS[fmt](handle):
-            try:
-                if isinstance(parsed, ValueError):
-                    raise parsed
-                info = _info(parsed)
-            except ValueError as exc:
+
+    def take(numbers: list[int], parsed: list[PageInfo | str]) -> None:
+        for number, info in zip(numbers, parsed):
+            if isinstance(info, str):
                 loaded.skipped += 1
                 if len(loaded.skipped_reasons) < _KEEP_REASONS:
-                    loaded.skipped_reasons.append(f"line {number}: {str(exc)[:200]}")
+                    loaded.skipped_reasons.append(f"line {number}: {info}")
                 continue
             loaded.records += 1
-            if keep is not None:
-                info.kept = keep(parsed)
+            if store is not None:
+                info.kept = store(info.kept)
             key = (info.image, info.page)
             if latest.pop(key, None) is not None:  # re-inserted: the dict keeps the latest's position
                 loaded.superseded += 1
             latest[key] = info
+
+    with open(path, "rb") as handle:
+        batches = _batches(_READERS[fmt](handle))
+        if workers <= 1:
+            for numbers, items in batches:
+                take(numbers, _parse(items, keep))
+        else:
+            # Bounded: a few batches in flight, not the whole file in the pipes. Results are taken
+            # in file order, so "the latest record" means the same as when read alone.
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                pending: deque[tuple[list[int], Future[list[PageInfo | str]]]] = deque()
+                for numbers, items in batches:
+                    pending.append((numbers, pool.submit(_parse, items, keep)))
+                    if len(pending) > 2 * workers:
+                        numbers, future = pending.popleft()
+                        take(numbers, future.result())
+                while pending:
+                    numbers, future = pending.popleft()
+                    take(numbers, future.result())
     loaded.pages = list(latest.values())
     return loaded

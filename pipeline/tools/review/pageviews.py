@@ -1,8 +1,8 @@
 """What the page view shows of a record (its lines: text, score, box, block), kept compact on disk.
 
-`PageStore.add` is called for every record as the results are read, and writes the page's lines,
-already as the JSON of the data files, to an unnamed temporary file; the builder later reads them
-back in review order. So the results are parsed once, and memory holds no page's lines.
+`compact_record` makes the page's lines into the JSON of the data files as the results are read
+(in the worker processes that parse them), and `PageStore.put` writes that to an unnamed temporary
+file; the builder later reads them back in review order. So the results are parsed once, and memory holds no page's lines.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeline.tools.review.site import safe_json
 
-__all__ = ["HISTOGRAM_BINS", "PageStore", "Stored", "compact_box", "compact_lines"]
+__all__ = ["HISTOGRAM_BINS", "PageStore", "Stored", "compact_box", "compact_lines", "compact_record"]
 
 HISTOGRAM_BINS = 20
 
@@ -78,6 +78,14 @@ def compact_lines(record: dict[str, Any]) -> tuple[list[list[Any]], bytes]:
     return out, bytes(bins)
 
 
+def compact_record(record: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The page view's part of a record, as data-file JSON, and its lines' histogram bins (a
+    module-level function, so that `load` can run it in worker processes)."""
+    lines, bins = compact_lines(record)
+    text_from = record.get("text_from")
+    return safe_json({"f": text_from if type(text_from) is str else None, "l": lines}), bins
+
+
 class PageStore:
     """The compact lines of every record, in an unnamed temporary file (gone when closed)."""
 
@@ -85,10 +93,9 @@ class PageStore:
         self._file = tempfile.TemporaryFile()
         self._end = 0
 
-    def add(self, record: dict[str, Any]) -> Stored:
-        lines, bins = compact_lines(record)
-        text_from = record.get("text_from")
-        body = safe_json({"f": text_from if type(text_from) is str else None, "l": lines})
+    def put(self, compact: tuple[bytes, bytes]) -> Stored:
+        """Keep what `compact_record` made of a record."""
+        body, bins = compact
         self._file.seek(self._end)
         self._file.write(body)
         stored = Stored(self._end, len(body), bins)
