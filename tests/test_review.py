@@ -388,7 +388,8 @@ def test_images_come_from_the_key_base_or_images_flag(tmp_path: Path, capsys: py
     assert _data(tmp_path / "r3", "page-0000.js")[0]["t"]
 
 
-def test_page_sizes_come_from_image_headers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_page_sizes_come_from_image_headers(tmp_path: Path, workers: int) -> None:
     scans = tmp_path / "scans"
     scans.mkdir()
     pages = [Image.new("RGB", (640, 480), "white"), Image.new("RGB", (300, 900), "white")]
@@ -399,7 +400,7 @@ def test_page_sizes_come_from_image_headers(tmp_path: Path) -> None:
     records = [_ok("two.tif", [_line("a", 0.9)], page=1), _ok("turned.jpg", [_line("b", 0.9)]),
                _ok("two.tif", [_line("c", 0.9)], page=0, orientation=90), _ok("gone.png", [_line("d", 0.9)])]
     out = tmp_path / "review"
-    _build(_write_jsonl(tmp_path / "results.jsonl", records, base=scans), out, thumbnails=0)
+    _build(_write_jsonl(tmp_path / "results.jsonl", records, base=scans), out, thumbnails=0, workers=workers)
     sizes = {entry[0] + str(entry[1]): (view["w"], view["h"])
              for entry, view in zip(_data(out, "list-0000.js"), _data(out, "page-0000.js"))}
     assert sizes == {"two.tif1": (300, 900), "turned.jpg0": (480, 640), "two.tif0": (480, 640),

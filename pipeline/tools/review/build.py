@@ -1,9 +1,9 @@
 """`pipeline review RESULTS -o review/`: build the review folder of a run's output.
 
-Steps, each timed for the summary line: read the records (`load`; each page's lines go to a
-temporary `pageviews.PageStore` on the way), read the page sizes that the records lack from the
-image headers (`images.header_size`), put the pages in review order (`order`), make thumbnails of
-the first `thumbnails` pages in that order (threads: decoding and resizing release the GIL), then
+Steps, each timed for the summary line: read the records (`load`; on the way each page's lines
+go to a temporary `pageviews.PageStore`, and the sizes the records lack are read from the image
+headers, `images.header_size`), put the pages in review order (`order`), make thumbnails of the
+first `thumbnails` pages in that order (threads: decoding and resizing release the GIL), then
 write the data files (`site`) in that order.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -78,19 +79,19 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _read_sizes(pages: Sequence[PageInfo], root: Path | None, settings: images.ImageSettings) -> None:
-    """Fill in the sizes the records lack, where the size matters for the order (ok pages with text)."""
-    if root is None:
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # a size read is no decode
-        for page in pages:
-            if page.width or page.status != "ok" or not page.chars:
-                continue
-            path = images.locate(root, page.image)
-            size = images.header_size(path, page.page, page.orientation, settings) if path else None
-            if size:
-                page.width, page.height = size
+def _keep(root: Path | None, settings: images.ImageSettings, record: dict[str, Any]) -> tuple[Any, Any]:
+    """What a page keeps of its record (run where the record is parsed, in the worker processes for
+    a big output): the page view's part, and the page's size from its image header when the record
+    has none (the order needs it; `load` has checked `image` and `page`)."""
+    size = None
+    if root is not None and record["status"] == "ok" and not record.get("width"):
+        path = images.locate(root, record["image"])
+        orientation = record.get("orientation") if record.get("orientation") in (90, 180, 270) else 0
+        if path is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # a size read is no decode
+                size = images.header_size(path, record["page"], orientation, settings)
+    return compact_record(record), size
 
 
 def _thumbnails(pages: Sequence[PageInfo], ordered: Sequence[Ordered], count: int, root: Path | None,
@@ -136,16 +137,20 @@ def build_review(results: Path, output: Path, config: Config, options: ReviewOpt
     if root is not None:
         check_output_apart(output, [root])  # thumbnails among the scans would be OCR'd by the next run
     folder = ReviewFolder(output)
+    settings = images.ImageSettings(dpi=config.pdf.dpi, max_pixels=config.limits.max_image_pixels,
+                                    max_pages=config.limits.max_pages, max_side=options.thumb_size)
     with PageStore() as store:
-        # Parsing is spread over processes for big outputs; a small one is read faster alone.
+        # Parsing (and reading sizes) is spread over processes for a big output; a small one is
+        # read faster alone.
         workers = options.workers or (_cores() if results.stat().st_size > _PARALLEL_BYTES else 1)
-        loaded = load(results, fmt, compact_record, store.put, workers)
-        step("read")
-        settings = images.ImageSettings(dpi=config.pdf.dpi, max_pixels=config.limits.max_image_pixels,
-                                        max_pages=config.limits.max_pages, max_side=options.thumb_size)
+        loaded = load(results, fmt, partial(_keep, root, settings),
+                      lambda kept: (store.put(kept[0]), kept[1]), workers)
         pages = loaded.pages
-        _read_sizes(pages, root, settings)
-        step("sizes")
+        for page in pages:
+            page.kept, size = page.kept
+            if size and not page.width:
+                page.width, page.height = size
+        step("read")
         ordered = review_order(pages, options.thresholds)
         step("order")
         thumbs = _thumbnails(pages, ordered, options.thumbnails, root, folder.thumbs, settings, options.workers)
