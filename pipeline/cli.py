@@ -100,12 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--thumb-size", type=_positive_int, default=1200, metavar="PX",
                         help="a thumbnail's longest side in pixels (default: 1200)")
     review.add_argument("-w", "--workers", type=_positive_int,
-                        help="processes parsing a big results file, threads making thumbnails (default: one per core)")
-    review.add_argument("--low-score", type=_fraction, default=0.8,
+                        help="processes parsing a results file over 32 MB, threads making thumbnails (default: one per core)")
+    review.add_argument("--low-score", type=_fraction, default=0.8, metavar="SCORE",
                         help="a line scoring under this is marked, and its page is listed to check (default: 0.8)")
-    review.add_argument("--low-mean", type=_fraction, default=0.9,
+    review.add_argument("--low-mean", type=_fraction, default=0.9, metavar="SCORE",
                         help="a page whose mean line score is under this is listed to check (default: 0.9)")
-    review.add_argument("--few-chars", type=_fraction, default=0.25,
+    review.add_argument("--few-chars", type=_fraction, default=0.25, metavar="FRACTION",
                         help="a page with fewer characters per megapixel than this fraction of the run's median is "
                              "listed to check (default: 0.25)")
     evaluate = commands.add_parser("eval", help="score a results file against ground truth (CER, WER, word-bag F1)")
