@@ -81,10 +81,10 @@ def _cores() -> int:
 
 def _keep(root: Path | None, settings: images.ImageSettings, record: dict[str, Any]) -> tuple[Any, Any]:
     """What a page keeps of its record (run where the record is parsed, in the worker processes for
-    a big output): the page view's part, and the page's size from its image header when the record
-    has none (the order needs it; `load` has checked `image` and `page`)."""
+    a big output): the page view's part, and the page's size from its image header, used where the
+    record has none (the order needs it; `load` has checked `image` and `page`)."""
     size = None
-    if root is not None and record["status"] == "ok" and not record.get("width"):
+    if root is not None and record["status"] == "ok":
         path = images.locate(root, record["image"])
         orientation = record.get("orientation") if record.get("orientation") in (90, 180, 270) else 0
         if path is not None:

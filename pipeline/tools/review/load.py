@@ -54,7 +54,6 @@ class PageInfo:
     width: int | None = None  # pixels of the boxes; from the record, else read later from the image
     height: int | None = None
     seconds: float | None = None  # the page's processing time, where the record carries one
-    sha256: str | None = None  # watch mode: the content hash of the file the record was made from
     kept: Any = None  # what `load`'s `keep` made of the record
 
 
@@ -167,14 +166,13 @@ def _info(record: Any) -> PageInfo:
         chars = sum(1 for c in record["text"] if not c.isspace())
     error = record.get("error")
     orientation = record.get("orientation")
-    sha = record.get("sha256")
     return PageInfo(
         image=image, page=page, status=status,
         error=error if isinstance(error, str) else ("unknown error" if status == "error" else None),
         lines=len(lines), chars=chars, mean=total / count if count else None, low=low,
         orientation=orientation if orientation in (90, 180, 270) else 0,
         width=_positive_int(record.get("width")), height=_positive_int(record.get("height")),
-        seconds=_seconds(record), sha256=sha if isinstance(sha, str) else None,
+        seconds=_seconds(record),
     )
 
 
