@@ -131,7 +131,7 @@ def test_the_page_of_a_real_run_lists_every_page_draws_boxes_and_shows_errors(
     # Errors come first, with their reason in the list and in the page view.
     assert tab.evaluate("document.querySelector('#rows tr td.status').textContent") == "error"
     assert "empty file" in tab.evaluate("document.querySelector('#rows tr td.why').textContent")
-    assert tab.evaluate("!document.getElementById('view-error').hidden")
+    assert tab.evaluate("document.getElementById('view-error').getBoundingClientRect().height") > 0  # on screen
     assert "empty file (0 bytes)" in tab.evaluate("document.getElementById('view-error').textContent")
 
     # The letter: its thumbnail shown, and one box drawn over it per line, inside the image.
