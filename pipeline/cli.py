@@ -32,6 +32,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     debug_help = "show the traceback of an internal error"
     # --debug goes before or after the command; SUPPRESS keeps a command's parser from resetting it.
@@ -75,6 +89,27 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", parents=[common],
                                 help="time our backends and settings against plain PaddleOCR and RapidOCR")
     add_bench_arguments(bench)
+    review = commands.add_parser("review", parents=[common],
+                                 help="build a static review page of a run's output, pages most in need of a look first")
+    review.add_argument("results", help="the jsonl or csv output of `run` or `watch`")
+    review.add_argument("-o", "--output", default="review", help="the folder to write the page into (default: review)")
+    review.add_argument("--images", metavar="DIR",
+                        help="the folder the records' image paths are relative to (default: the one the run stored "
+                             "beside its output, RESULTS.keys.json)")
+    review.add_argument("-c", "--config", help="the run's config, for pdf.dpi and the image limits (default: the packaged one)")
+    review.add_argument("--thumbnails", type=_count, default=1000, metavar="N",
+                        help="how many pages, in review order, get a thumbnail (default: 1000)")
+    review.add_argument("--thumb-size", type=_positive_int, default=1200, metavar="PX",
+                        help="a thumbnail's longest side in pixels (default: 1200)")
+    review.add_argument("-w", "--workers", type=_positive_int,
+                        help="processes parsing a results file over 32 MB, threads making thumbnails (default: one per core)")
+    review.add_argument("--low-score", type=_fraction, default=0.8, metavar="SCORE",
+                        help="a line scoring under this is marked, and its page is listed to check (default: 0.8)")
+    review.add_argument("--low-mean", type=_fraction, default=0.9, metavar="SCORE",
+                        help="a page whose mean line score is under this is listed to check (default: 0.9)")
+    review.add_argument("--few-chars", type=_fraction, default=0.25, metavar="FRACTION",
+                        help="a page with fewer characters per megapixel than this fraction of the run's median is "
+                             "listed to check (default: 0.25)")
     evaluate = commands.add_parser("eval", help="score a results file against ground truth (CER, WER, word-bag F1)")
     evaluate.add_argument("labels", help="JSONL of {\"image\": ..., \"text\": ...} per line")
     evaluate.add_argument("results", help="the JSONL output of `run` over the labels' folder")
@@ -84,6 +119,23 @@ def _parser() -> argparse.ArgumentParser:
                           help="an image whose reference lists regions in no reliable order: scored order-free "
                                "(repeatable)")
     return parser
+
+
+def _review(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipeline.config import load_config
+    from pipeline.tools.review.build import ReviewOptions, build_review
+    from pipeline.tools.review.order import Thresholds
+
+    options = ReviewOptions(
+        images=Path(args.images) if args.images else None, thumbnails=args.thumbnails, thumb_size=args.thumb_size,
+        workers=args.workers or 0,
+        thresholds=Thresholds(low_line=args.low_score, low_mean=args.low_mean, few_chars=args.few_chars))
+    report = build_review(Path(args.results), Path(args.output), load_config(args.config), options)
+    print(report.describe(), file=sys.stderr)
+    print(f"Review page: {shown(report.index)} (open it in a browser)", file=sys.stderr)
+    return ExitCode.OK
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -174,7 +226,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": _run, "watch": _watch, "config": _config, "bench": _bench, "eval": _eval,
+    "run": _run, "watch": _watch, "config": _config, "bench": _bench, "eval": _eval, "review": _review,
 }
 
 
