@@ -340,24 +340,6 @@ def test_an_output_that_cannot_be_created_is_bad_usage(tmp_path: Path, capsys: p
     assert "/proc/x.jsonl" in capsys.readouterr().err
 
 
-# --- row 15: the exit code of a resume is the output's final state ---------------------------------------
-
-
-def test_exit_codes_reflect_the_outputs_final_state(tmp_path: Path) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    shutil.copy(SAMPLES / "screenshot_ui.png", folder / "good.png")
-    (folder / "bad.png").write_bytes(b"not an image")
-    args = ["run", str(folder), "-o", str(tmp_path / "out.jsonl"), "--backend", "serial", "-q"]
-    assert main(args) == ExitCode.IMAGES_FAILED
-    assert main(args) == ExitCode.IMAGES_FAILED  # everything done, but one page is an error record
-    assert main(args + ["--retry-errors"]) == ExitCode.IMAGES_FAILED  # redone, and failed again
-    shutil.copy(SAMPLES / "screenshot_ui.png", folder / "bad.png")
-    assert main(args + ["--retry-errors"]) == ExitCode.OK  # redone, and ok now
-    assert main(args) == ExitCode.OK
-    assert len(_records(tmp_path / "out.jsonl")) == 2
-
-
 # --- row 14: --ship-bytes with a PDF ---------------------------------------------------------------------
 
 

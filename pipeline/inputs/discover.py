@@ -4,7 +4,6 @@ order. Problems found here (a missing input, a symlink loop) are reported, never
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -12,17 +11,14 @@ from typing import Iterable, Sequence
 
 from pipeline.core.types import ImageRef
 from pipeline.errors import ConfigError, ImageReadError
-from pipeline.inputs.filetypes import INPUT_EXTENSIONS, is_multi_page, is_pdf
+from pipeline.inputs.filetypes import INPUT_EXTENSIONS, fold_case, is_multi_page, is_pdf
+from pipeline.inputs.links import is_link, is_link_stat
 from pipeline.inputs.pdf import check_file_size, count_pdf_pages
 from pipeline.inputs.reader import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PAGES, count_pages
 
-__all__ = ["Discovery", "canonical_case", "discover", "fold_case", "is_link", "is_link_stat", "key_base",
+__all__ = ["Discovery", "canonical_case", "discover", "is_link", "is_link_stat", "key_base",
            "normalised", "page_count", "walk"]
 
-# Windows: the "name surrogate" bit of a reparse tag marks a reparse point that stands for another
-# path, as a symlink does: symlinks and junctions (`mklink /J`, no admin rights needed) have it;
-# OneDrive placeholders and deduplicated files (ordinary files) do not.
-_NAME_SURROGATE = 0x20000000
 
 
 @dataclass
@@ -40,20 +36,6 @@ def _relative(path: Path, root: Path) -> str:
 
 def _under(real: str, roots: list[str]) -> bool:
     return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
-
-
-def is_link_stat(info: os.stat_result) -> bool:
-    """Whether an `lstat` result is a link: a symlink, or on Windows a junction or any other
-    name-surrogate reparse point (`stat.S_ISLNK` is false for a junction)."""
-    return stat.S_ISLNK(info.st_mode) or bool(getattr(info, "st_reparse_tag", 0) & _NAME_SURROGATE)
-
-
-def is_link(path: str | Path) -> bool:
-    """`is_link_stat` of `path`; False when it cannot be read."""
-    try:
-        return is_link_stat(os.lstat(path))
-    except OSError:
-        return False
 
 
 def walk(folder: Path, roots: list[str], follow_symlinks: bool, warnings: list[str]) -> Iterable[Path]:
@@ -105,13 +87,6 @@ def _ignores_case(path: Path) -> bool:
             except OSError:
                 return False
     return False
-
-
-def fold_case(name: str) -> str:
-    """`name` as a case-insensitive file system compares it: upper case, character by character.
-    NTFS's upper-case table never changes a length, so `Straße` and `Strasse` stay two names there
-    (`casefold()` would make them one)."""
-    return "".join(upper if len(upper := char.upper()) == 1 else char for char in name)
 
 
 # Folder -> its entries by `fold_case`: one listing per folder, however many inputs it holds

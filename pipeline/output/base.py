@@ -18,8 +18,7 @@ from typing import IO, Callable, Iterable, Protocol, TypeVar
 
 from pipeline.core.types import Record
 from pipeline.errors import ImageReadError, RunFailed, one_line
-from pipeline.inputs.discover import fold_case
-from pipeline.inputs.filetypes import is_multi_page
+from pipeline.inputs.filetypes import fold_case, is_multi_page
 from pipeline.output.cells import neutralise_cell
 from pipeline.output.names import escape_tsv, unescape_tsv
 from pipeline.output.paths import UnsafePath, open_no_follow, output_dir

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline.errors import ConfigError
-from pipeline.inputs.discover import is_link_stat
+from pipeline.inputs.links import is_link_stat
 
 __all__ = ["UnsafePath", "check_output_apart", "open_no_follow", "output_dir", "refuse_symlink", "shown"]
 
