@@ -74,7 +74,6 @@ class RecyclingPool(Executor):
         self._submitted = 0  # tasks given to this pool
         self._in_flight: set[Future[Any]] = set()
         self._lock = threading.Lock()
-        self.recycles = 0  # pools replaced
         self._pool = self._new_pool()
 
     def _new_pool(self, start_all: bool = False) -> ProcessPoolExecutor:
@@ -149,7 +148,6 @@ class RecyclingPool(Executor):
         self._tasks_done.clear()
         self._submitted = 0
         self._pool = self._new_pool(start_all=why == "memory")
-        self.recycles += 1
 
     def _done(self, future: Future[Any]) -> None:
         with self._lock:
