@@ -55,6 +55,16 @@ def test_pieces_of_one_line_and_lines_far_apart_sideways_keep_their_order() -> N
     assert reading_order([]) == []
 
 
+def test_a_short_page_of_split_lines_is_read_row_by_row() -> None:
+    """Two lines, each cut in two by the detector (the real engine's boxes of a born-digital
+    invoice): with no lines beyond them, the second line crossing the first one's cut (and the
+    overlapping pieces) says there is no gutter, so no two columns."""
+    boxes = [_box(44, 36, 305, 118), _box(44, 190, 377, 284), _box(297, 36, 486, 117), _box(338, 195, 565, 280)]
+    assert [i for i, _ in reading_order(boxes)] == [0, 2, 1, 3]
+    apart = [_box(44, 36, 280, 118), _box(44, 190, 377, 284), _box(320, 36, 486, 117), _box(400, 195, 565, 280)]
+    assert [i for i, _ in reading_order(apart)] == [0, 2, 1, 3]
+
+
 def test_record_text_joins_lines_with_newlines_and_blocks_with_a_blank_line() -> None:
     boxes = [_line(0, 0), _line(500, 0), _line(0, 25), _line(500, 25)]
     lines = [Recognized(t, 0.9) for t in ("a1", "b1", "a2", "b2")]

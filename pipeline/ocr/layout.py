@@ -106,8 +106,8 @@ def _pieces(items: list[int], rects: Sequence[Rect]) -> list[list[int]]:
     """`items` grouped into text lines, each left to right: side-by-side pieces of one line (a wide
     word space, a letter-spaced heading) join unless a gutter runs between them. A gap is a gutter
     unless lines of the column above and below run across it, well into both pieces, and none of
-    them starts where the right piece starts (columns start at one edge). Pieces in large type
-    (headings) always join."""
+    them starts where the right piece starts (columns start at one edge); a side with no lines
+    near counts as crossed. Pieces in large type (headings) and overlapping pieces always join."""
     if not items:
         return []
     r = np.array([[rects[i].x0, rects[i].y0, rects[i].x1, rects[i].y1] for i in items], dtype=np.float64)
@@ -134,15 +134,19 @@ def _pieces(items: list[int], rects: Sequence[Rect]) -> list[list[int]]:
         gap = x0[b] - x1[a]
         if gap > 2 * max(h[a], h[b]):
             continue
-        joined = min(h[a], h[b]) >= _HEIGHT_RATIO * line
+        # Pieces in large type (headings) and pieces that overlap have no gutter between them.
+        joined = min(h[a], h[b]) >= _HEIGHT_RATIO * line or gap <= 0
         if not joined:
             top, bottom = min(y0[a], y0[b]), max(y1[a], y1[b])
             near = (y1 > top - 2.5 * line) & (y0 < bottom + 2.5 * line)
             near[[a, b]] = False
             aligned = bool((near & (np.abs(x0 - x0[b]) <= 0.8 * line)).any())
             crossing = near & (x0 < x1[a] - 0.5 * line) & (x1 > x0[b] + 0.5 * line)
-            joined = (not aligned and bool((crossing & (y1 <= top + 0.5 * line)).any())
-                      and bool((crossing & (y0 >= bottom - 0.5 * line)).any()))
+            above, below = near & (y1 <= top + 0.5 * line), near & (y0 >= bottom - 0.5 * line)
+            # A side with no lines near (the first or last line of a short page) is no evidence of
+            # a column; the other side's crossing line decides.
+            joined = (not aligned and bool((crossing & above).any() or not above.any())
+                      and bool((crossing & below).any() or not below.any()))
         if joined:
             parent[root(b)] = root(a)
     groups: dict[int, list[int]] = {}
