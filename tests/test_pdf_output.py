@@ -17,6 +17,7 @@ from pdf_files import scan_pdf
 from pipeline.config import Config
 from pipeline.inputs.pdf import render_page
 from pipeline.output.formats import completed_pages
+from pipeline.output.pdfwrite import add_image_page, add_text_layer, glyphless_font, new_document, save_bytes
 from pipeline.run.runner import run
 from pipeline.run.settings import run_config
 
@@ -150,3 +151,30 @@ def test_every_script_survives_the_text_layer(tmp_path: Path, fake_engine: str) 
     sink.close()
     (text,) = _page_texts(tmp_path / "pdf" / "sub" / "a.png.pdf")
     assert [line.strip() for line in text.splitlines()] == texts
+
+
+def test_text_layer_keeps_one_character_lines_and_neighbours_apart_inside_their_boxes() -> None:
+    """A one-character line (a tick, a page number, 中) is in the extracted text, a line right beside
+    it on its baseline stays a word of its own, and every character sits inside its line's box."""
+    lines = [{"text": "√", "score": 1.0, "box": [[10, 10], [40, 10], [40, 40], [10, 40]]},
+             {"text": "File saved", "score": 1.0, "box": [[41, 10], [300, 10], [300, 40], [41, 40]]},
+             {"text": "7", "score": 1.0, "box": [[10, 100], [30, 100], [30, 130], [10, 130]]},
+             {"text": "中", "score": 1.0, "box": [[100, 100], [140, 100], [140, 130], [100, 130]]}]
+    with new_document() as doc:
+        page = add_image_page(doc, np.full((200, 400, 3), 255, np.uint8), 72)
+        add_text_layer(doc, page, lines, 1.0, glyphless_font(doc, [line["text"] for line in lines]))
+        data = save_bytes(doc)
+    pdf = pdfium.PdfDocument(data)
+    try:
+        textpage = pdf[0].get_textpage()
+        assert textpage.get_text_range().split() == ["√", "File", "saved", "7", "中"]
+        for i in range(textpage.count_chars()):
+            char = textpage.get_text_range(i, 1)
+            if char.isspace():
+                continue
+            left, bottom, right, top = textpage.get_charbox(i)
+            box = next(line["box"] for line in lines if char in line["text"])
+            assert box[0][0] - 0.5 <= left < right <= box[1][0] + 0.5, char
+            assert 200 - box[2][1] - 0.5 <= bottom < top <= 200 - box[0][1] + 0.5, char
+    finally:
+        pdf.close()

@@ -57,15 +57,28 @@ def helvetica(doc: pdfium.PdfDocument) -> TextFont:
 
 
 def glyphless_font(doc: pdfium.PdfDocument, texts: Iterable[str]) -> TextFont:
-    """An embedded font with an empty glyph for every character in `texts`, for invisible text."""
+    """An embedded font with a glyph for every character in `texts`, for invisible text.
+
+    Each glyph is a box over its advance and the line height (never drawn), so PDFium measures a
+    text's real extent: with empty glyphs it measured from the first character's origin to the
+    last one's, and dropped one-character lines from the extracted text. The space has neither
+    outline nor width, so the space after a line (`add_text_layer`) adds nothing to its box."""
     chars = sorted(set("".join(texts)) | {" "})
     names = {char: f"uni{ord(char):04X}" for char in chars}
     builder = FontBuilder(_UNITS_PER_EM, isTTF=True)
     builder.setupGlyphOrder([".notdef", *names.values()])
     builder.setupCharacterMap({ord(char): name for char, name in names.items()})
-    empty = TTGlyphPen(None).glyph()
-    builder.setupGlyf({name: empty for name in [".notdef", *names.values()]})
-    builder.setupHorizontalMetrics({name: (_ADVANCE, 0) for name in [".notdef", *names.values()]})
+    pen = TTGlyphPen(None)
+    pen.moveTo((0, _DESCENT))
+    for corner in ((_ADVANCE, _DESCENT), (_ADVANCE, _ASCENT), (0, _ASCENT)):
+        pen.lineTo(corner)
+    pen.closePath()
+    box = pen.glyph()
+    glyphs = {name: box for name in [".notdef", *names.values()]}
+    metrics = {name: (_ADVANCE, 0) for name in glyphs}
+    glyphs[names[" "]], metrics[names[" "]] = TTGlyphPen(None).glyph(), (0, 0)
+    builder.setupGlyf(glyphs)
+    builder.setupHorizontalMetrics(metrics)
     builder.setupHorizontalHeader(ascent=_ASCENT, descent=_DESCENT)
     builder.setupNameTable({"familyName": "PipelineGlyphless", "styleName": "Regular"})
     builder.setupOS2(sTypoAscender=_ASCENT, sTypoDescender=_DESCENT, usWinAscent=_ASCENT, usWinDescent=-_DESCENT)
@@ -133,12 +146,13 @@ def add_text_layer(doc: pdfium.PdfDocument, page: pdfium.PdfPage, lines: Sequenc
         top, bottom = height_pt - min(ys) / pixels_per_point, height_pt - max(ys) / pixels_per_point
         size = max(top - bottom, 1.0)
         obj = pdfium_c.FPDFPageObj_CreateTextObj(doc.raw, font.handle, ctypes.c_float(size))
-        encoded = ctypes.create_string_buffer((text + "\0").encode("utf-16-le"))
-        pdfium_c.FPDFText_SetText(obj, ctypes.cast(encoded, pdfium_c.FPDF_WIDESTRING))
+        _set_text(obj, text)
         pdfium_c.FPDFTextObj_SetTextRenderMode(obj, mode)
         # Stretch the text's own bounds (glyph boxes, side bearings included) onto the line's box.
         # Empty glyphs have no height: then the baseline goes where the descenders end.
         x0, y0, x1, y1 = _bounds(obj)
+        if font.invisible:  # a space of no width after the line (`glyphless_font`) keeps two lines
+            _set_text(obj, text + " ")  # side by side on one baseline (a tick, a label) two words
         sx = (right - left) / (x1 - x0) if x1 > x0 else 1.0
         if y1 > y0:
             sy, dy = (top - bottom) / (y1 - y0), bottom - y0 * (top - bottom) / (y1 - y0)
@@ -148,6 +162,11 @@ def add_text_layer(doc: pdfium.PdfDocument, page: pdfium.PdfPage, lines: Sequenc
         pdfium_c.FPDFPage_InsertObject(page.raw, obj)  # the page owns it from here
     if not pdfium_c.FPDFPage_GenerateContent(page.raw):
         raise RuntimeError("PDFium could not write the page's content stream")
+
+
+def _set_text(obj: pdfium_c.FPDF_PAGEOBJECT, text: str) -> None:
+    encoded = ctypes.create_string_buffer((text + "\0").encode("utf-16-le"))
+    pdfium_c.FPDFText_SetText(obj, ctypes.cast(encoded, pdfium_c.FPDF_WIDESTRING))
 
 
 def _bounds(obj: pdfium_c.FPDF_PAGEOBJECT) -> tuple[float, float, float, float]:
