@@ -58,9 +58,9 @@ class DetectionConfig:
     limit_side_len: int
     limit_type: str
     max_side_limit: int
-    thresh: float
-    box_thresh: float
-    unclip_ratio: float
+    thresh: float | None  # None: the model's own (its inference.yml)
+    box_thresh: float | None
+    unclip_ratio: float | None
     pad_below_side: int
     use_idle_cores: bool
     page_orientation: bool

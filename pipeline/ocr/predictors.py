@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 import yaml
 
-__all__ = ["SessionSettings", "TextDetector", "TextRecognizer", "paddlex_part"]
+__all__ = ["SessionSettings", "TextDetector", "TextRecognizer", "detection_thresholds", "paddlex_part"]
 
 _DET = "paddlex.inference.models.text_detection.processors"
 _REC = "paddlex.inference.models.text_recognition.processors"
@@ -123,6 +123,16 @@ def _model_config(folder: Path) -> tuple[str, dict[str, dict[str, Any]], dict[st
     return str(config["Global"]["model_name"]), ops, dict(config["PostProcess"])
 
 
+def detection_thresholds(folder: str | Path, thresh: float | None, box_thresh: float | None,
+                         unclip_ratio: float | None) -> dict[str, float]:
+    """The DB post-processing settings a detector in `folder` runs with: those given, the rest the
+    model's own (its inference.yml), as `TextDetector` takes them."""
+    post = _model_config(Path(folder))[2]
+    given = {"thresh": thresh, "box_thresh": box_thresh, "unclip_ratio": unclip_ratio}
+    own = {"thresh": 0.3, "box_thresh": 0.6, "unclip_ratio": 2.0}  # PaddleX's defaults
+    return {key: float(post.get(key, own[key])) if value is None else value for key, value in given.items()}
+
+
 class _OnnxModel:
     """One model's session, fed the way PaddleX's ONNXRuntimeRunner feeds it (one input)."""
 
@@ -183,8 +193,7 @@ class TextDetector:
         if post.get("name") != "DBPostProcess":
             raise ValueError(f"{folder}: inference.yml names {post.get('name')!r}, not DBPostProcess")
         self._post = det.DBPostProcess(
-            thresh=thresh or post.get("thresh", 0.3), box_thresh=box_thresh or post.get("box_thresh", 0.6),
-            unclip_ratio=unclip_ratio or post.get("unclip_ratio", 2.0),
+            **detection_thresholds(folder, thresh, box_thresh, unclip_ratio),
             max_candidates=post.get("max_candidates", 1000), use_dilation=post.get("use_dilation", False),
             score_mode=post.get("score_mode", "fast"), box_type=post.get("box_type", "quad"))
         self._max_side_limit = max_side_limit

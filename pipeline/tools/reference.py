@@ -11,6 +11,7 @@ from pipeline.config import Config
 from pipeline.core.types import ImageRef, Recognized
 from pipeline.ocr.engine import cap_native_threads
 from pipeline.ocr.models import ResolvedModels
+from pipeline.ocr.predictors import detection_thresholds
 from pipeline.ocr.records import Record, ok_record
 from pipeline.ocr.runtimes import runtime_named
 
@@ -38,13 +39,18 @@ def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
     """PaddleOCR's own pipeline (detection + recognition, no orientation models), `threads` CPU threads."""
     cap_native_threads(threads)
     det = config.detection
+    # Thresholds left None are the detection model's own, as in a run (PaddleOCR's pipeline would
+    # take its own pipeline defaults instead); an official model (no folder yet) takes PaddleOCR's.
+    thresholds = {"thresh": det.thresh, "box_thresh": det.box_thresh, "unclip_ratio": det.unclip_ratio}
+    if models.detection.dir is not None:
+        thresholds = detection_thresholds(models.detection.dir, **thresholds)
     return offline_paddleocr(
         models,
         text_det_limit_side_len=det.limit_side_len,
         text_det_limit_type=det.limit_type,
-        text_det_thresh=det.thresh,
-        text_det_box_thresh=det.box_thresh,
-        text_det_unclip_ratio=det.unclip_ratio,
+        text_det_thresh=thresholds["thresh"],
+        text_det_box_thresh=thresholds["box_thresh"],
+        text_det_unclip_ratio=thresholds["unclip_ratio"],
         text_rec_score_thresh=config.recognition.score_threshold,
         text_recognition_batch_size=config.recognition.batch_size,
         # The same runtime as the run (PaddleOCR takes engine= and engine_config= itself).
