@@ -20,9 +20,9 @@ Works on the detected boxes alone (any detector), with no white band needed acro
    gutter, or a speck in it, joins no two columns.
    This needs no white band across the whole page: text wrapping around a picture, columns whose
    lines sit at different heights and a sidebar inside a column stay in their columns.
-4. Lines that follow each other in one column form a block unless a gap wider than 0.6 line
-   heights or a change of font size separates them (as before: a single-column page is read and
-   blocked exactly as the XY-cut read it).
+4. Lines that follow each other in one column form a block unless a change of font size, or a gap
+   wider than both 0.6 line heights and 1.6 times the page's usual gap between lines, separates
+   them (a single-column page is read as the XY-cut read it).
 """
 
 from __future__ import annotations
@@ -37,8 +37,11 @@ from pipeline.core.timing import timed
 
 __all__ = ["Rect", "reading_order"]
 
-# A vertical gap between two lines of one column wider than this many line heights starts a block.
+# A vertical gap between two lines of one column wider than this many line heights starts a block,
+# and wider than _LEADING_GAP times the page's usual gap between lines (a detector that draws tight
+# boxes, as PP-OCRv6's does, leaves wide gaps between the lines of one paragraph).
 _BLOCK_GAP = 0.6
+_LEADING_GAP = 1.6
 # Lines whose heights differ by more than this ratio (a heading and its text) are different blocks.
 _HEIGHT_RATIO = 1.5
 _OVERLAP = 0.25  # share of the narrower line's width two lines must share to be in one column
@@ -107,7 +110,8 @@ def _pieces(items: list[int], rects: Sequence[Rect]) -> list[list[int]]:
     word space, a letter-spaced heading) join unless a gutter runs between them. A gap is a gutter
     unless lines of the column above and below run across it, well into both pieces, and none of
     them starts where the right piece starts (columns start at one edge); a side with no lines
-    near counts as crossed. Pieces in large type (headings) and overlapping pieces always join."""
+    near counts as crossed. Pieces in large type of one size (headings) and overlapping pieces
+    always join."""
     if not items:
         return []
     r = np.array([[rects[i].x0, rects[i].y0, rects[i].x1, rects[i].y1] for i in items], dtype=np.float64)
@@ -134,8 +138,10 @@ def _pieces(items: list[int], rects: Sequence[Rect]) -> list[list[int]]:
         gap = x0[b] - x1[a]
         if gap > 2 * max(h[a], h[b]):
             continue
-        # Pieces in large type (headings) and pieces that overlap have no gutter between them.
-        joined = min(h[a], h[b]) >= _HEIGHT_RATIO * line or gap <= 0
+        # Pieces in large type of one size (a heading) and pieces that overlap have no gutter between
+        # them; large letters of different sizes (found in a picture) are no heading.
+        heading = min(h[a], h[b]) >= _HEIGHT_RATIO * line and max(h[a], h[b]) <= _HEIGHT_RATIO * min(h[a], h[b])
+        joined = heading or gap <= 0
         if not joined:
             top, bottom = min(y0[a], y0[b]), max(y1[a], y1[b])
             near = (y1 > top - 2.5 * line) & (y0 < bottom + 2.5 * line)
@@ -221,7 +227,7 @@ def _line_order(items: list[int], rects: Sequence[Rect]) -> list[int]:
     return [items[k] for k in order]
 
 
-def _same_block(above: Rect, below: Rect) -> bool:
+def _same_block(above: Rect, below: Rect, leading: float) -> bool:
     low, high = sorted((above.height, below.height))
     if high / low > _HEIGHT_RATIO:
         return False
@@ -230,7 +236,15 @@ def _same_block(above: Rect, below: Rect) -> bool:
     shared = min(above.x1, below.x1) - max(above.x0, below.x0)
     if shared < _OVERLAP * min(above.x1 - above.x0, below.x1 - below.x0) or below.y0 < above.y0:
         return False
-    return below.y0 - above.y1 <= _BLOCK_GAP * low
+    return below.y0 - above.y1 <= max(_BLOCK_GAP * low, _LEADING_GAP * leading)
+
+
+def _leading(ordered: Sequence[Rect]) -> float:
+    """The page's usual gap between a line and the next one below it in its column: the lower
+    quartile of those gaps (most pages have more lines inside paragraphs than between them)."""
+    gaps = [b.y0 - a.y1 for a, b in zip(ordered, ordered[1:])
+            if b.y0 > a.y1 and min(a.x1, b.x1) - max(a.x0, b.x0) > 0 and b.y0 - a.y1 < 2 * min(a.height, b.height)]
+    return float(np.percentile(gaps, 25)) if gaps else 0.0
 
 
 @timed("layout")
@@ -247,11 +261,13 @@ def reading_order(boxes: Sequence[Sequence[Sequence[float]]]) -> list[tuple[int,
     header = _margin_row(everything, rects, top=True)
     footer = _margin_row([i for i in everything if i not in header], rects, top=False)
     body = [i for i in everything if i not in header and i not in footer]
+    ordered = header + _body_order(body, rects) + footer
+    leading = _leading([rects[i] for i in ordered])
     order: list[tuple[int, int]] = []
     block = -1
     previous: Rect | None = None
-    for i in header + _body_order(body, rects) + footer:
-        if previous is None or not _same_block(previous, rects[i]):
+    for i in ordered:
+        if previous is None or not _same_block(previous, rects[i], leading):
             block += 1
         order.append((i, block))
         previous = rects[i]
