@@ -61,6 +61,7 @@ class DetectionConfig:
     thresh: float | None  # None: the model's own (its inference.yml)
     box_thresh: float | None
     unclip_ratio: float | None
+    crop_unclip_ratio: float | None  # for images padded before detection (pad_below_side)
     pad_below_side: int
     use_idle_cores: bool
     page_orientation: bool

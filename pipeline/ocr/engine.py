@@ -25,7 +25,7 @@ import numpy as np
 from pipeline.core.timing import timed
 from pipeline.core.types import Box, Recognized
 from pipeline.ocr.models import ResolvedModels
-from pipeline.ocr.predictors import TextDetector, TextRecognizer, box_tools
+from pipeline.ocr.predictors import TextDetector, TextRecognizer, box_tools, detection_thresholds
 from pipeline.ocr.registry import EngineSettings
 from pipeline.ocr.runtimes import Runtime, runtime_named
 
@@ -69,7 +69,7 @@ class _PadToBucket:
         return out
 
 
-Detect = Callable[[np.ndarray, int], Any]  # (image, max side) -> PaddleX's dt_polys
+Detect = Callable[[np.ndarray, int, "float | None"], Any]  # (image, max side, box growth) -> PaddleX's dt_polys
 Recognize = Callable[[list[np.ndarray], int], list[tuple[str, float]]]  # (crops, batch size) -> (text, score)
 
 
@@ -104,7 +104,8 @@ def _paddle_models(settings: EngineSettings, models: ResolvedModels, runtime: Ru
             limit_type=det.limit_type, thresh=det.thresh, box_thresh=det.box_thresh, unclip_ratio=det.unclip_ratio,
             **on_runtime(threads),
         )
-        return lambda image, max_side: model.predict(image, max_side_limit=max_side)[0]["dt_polys"]
+        return lambda image, max_side, unclip: model.predict(image, max_side_limit=max_side,
+                                                             unclip_ratio=unclip)[0]["dt_polys"]
 
     rec = TextRecognition(model_name=models.recognition.name, model_dir=models.recognition.dir,
                           **on_runtime(settings.threads))
@@ -152,6 +153,11 @@ class OcrEngine:
         self._sort, self._crop = box_tools()
         self._pad_below_side = det.pad_below_side
         self._max_side_limit = det.max_side_limit  # the wrapper takes this per call, not at init
+        # Crops padded before detection grow their boxes by crop_unclip_ratio, else by the model's own
+        # growth (its inference.yml), whatever the pages' unclip_ratio is.
+        self._crop_unclip_ratio = det.crop_unclip_ratio
+        if self._crop_unclip_ratio is None and models.detection.dir is not None:
+            self._crop_unclip_ratio = detection_thresholds(models.detection.dir, None, None, None)["unclip_ratio"]
         self._batch_size = settings.recognition.batch_size
 
     def __reduce__(self) -> Any:
@@ -176,14 +182,15 @@ class OcrEngine:
         """Text regions in reading order (PaddleX's sort), each as (box, BGR crop). `wide` uses
         the detector with every core's threads (same model and settings, same result)."""
         height, width = image.shape[:2]
-        pad = 0
+        pad, unclip = 0, None
         if self._pad_below_side and min(image.shape[:2]) < self._pad_below_side:
             # DB finds no text touching the border, which is where tight line crops have it.
             import cv2
 
             pad = max(8, min(image.shape[:2]) // 2)
             image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=_pad_colour(image))
-        polys = self._detector(wide)(image, self._max_side_limit)
+            unclip = self._crop_unclip_ratio  # grown into the padding, a short word's box reads the padding too
+        polys = self._detector(wide)(image, self._max_side_limit, unclip)
         if len(polys) == 0:
             return []
         polys = self._sort(polys)
