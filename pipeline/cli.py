@@ -269,6 +269,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(_COMMANDS[args.command](args))
+    except BrokenPipeError:
+        # The reader of our output went away (`eval ... | head`): nothing more to print, no error.
+        # Standard output is pointed at devnull so the interpreter's flush at exit stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
     except (Exception, KeyboardInterrupt) as exc:
         return int(_report(exc, debug=args.debug))
 

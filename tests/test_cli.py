@@ -68,3 +68,18 @@ def test_config_prints_the_packaged_defaults(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert out == default_config_text() and "format: jsonl" in out
     assert isinstance(yaml.safe_load(out), dict)
+
+
+def test_a_reader_that_goes_away_is_no_error() -> None:
+    """`ocr-pipeline config | head -1`: once the reader has closed the pipe, the rest of the output
+    goes nowhere, and the command still exits 0 without a word on stderr."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-m", "pipeline", "config"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # before the child has printed anything
+    err = child.stderr.read().decode("utf-8", "replace")
+    assert child.wait(timeout=60) == ExitCode.OK, err
+    assert err == ""
