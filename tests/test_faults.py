@@ -157,3 +157,20 @@ def test_workers_that_cannot_build_their_engine_stop_the_run_once(tmp_path: Path
                  "--workers", "2", "--backend", backend, "--quiet"])
     assert code == ExitCode.RUN_FAILED
     assert time.monotonic() - started < 120
+
+
+def test_a_task_handed_to_a_pool_a_worker_just_broke_fails_like_the_tasks_in_flight() -> None:
+    """Between a worker's death and the scheduler reading it, the scheduler may hand out another
+    task: that task fails as the ones in flight did (the scheduler replaces the pool and hands it
+    out again), instead of the submit raising out of the run (seen once in CI)."""
+    import multiprocessing
+    from concurrent.futures import BrokenExecutor
+
+    from pipeline.run.backends.process import RecyclingPool
+
+    with RecyclingPool(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with pytest.raises(BrokenExecutor):
+            pool.submit(os._exit, 1).result(timeout=120)
+        late = pool.submit(os.getpid)
+        with pytest.raises(BrokenExecutor):
+            late.result(timeout=10)

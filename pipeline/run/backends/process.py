@@ -155,7 +155,14 @@ class RecyclingPool(Executor):
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         self._recycle_if_due()
-        future = self._pool.submit(_counted, fn, *args, **kwargs)
+        try:
+            future = self._pool.submit(_counted, fn, *args, **kwargs)
+        except BrokenExecutor as exc:
+            # A worker died since the last result was read: this task fails as the ones in flight
+            # did, and the scheduler handles it with them (replaces the pool, hands it out again).
+            future = Future()
+            future.set_exception(exc)
+            return future
         self._submitted += 1
         with self._lock:
             self._in_flight.add(future)
