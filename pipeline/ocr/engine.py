@@ -154,7 +154,8 @@ class OcrEngine:
         self._pad_below_side = det.pad_below_side
         self._max_side_limit = det.max_side_limit  # the wrapper takes this per call, not at init
         # Crops padded before detection grow their boxes by crop_unclip_ratio, else by the model's own
-        # growth (its inference.yml), whatever the pages' unclip_ratio is.
+        # growth (its inference.yml), whatever the pages' unclip_ratio is; an official model (no
+        # folder yet) grows them as its pages.
         self._crop_unclip_ratio = det.crop_unclip_ratio
         if self._crop_unclip_ratio is None and models.detection.dir is not None:
             self._crop_unclip_ratio = detection_thresholds(models.detection.dir, None, None, None)["unclip_ratio"]

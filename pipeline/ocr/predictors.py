@@ -130,7 +130,11 @@ def detection_thresholds(folder: str | Path, thresh: float | None, box_thresh: f
                          unclip_ratio: float | None) -> dict[str, float]:
     """The DB post-processing settings a detector in `folder` runs with: those given, the rest the
     model's own (its inference.yml), as `TextDetector` takes them."""
-    post = _model_config(Path(folder))[2]
+    return _thresholds(_model_config(Path(folder))[2], thresh, box_thresh, unclip_ratio)
+
+
+def _thresholds(post: dict[str, Any], thresh: float | None, box_thresh: float | None,
+                unclip_ratio: float | None) -> dict[str, float]:
     given = {"thresh": thresh, "box_thresh": box_thresh, "unclip_ratio": unclip_ratio}
     own = {"thresh": 0.3, "box_thresh": 0.6, "unclip_ratio": 2.0}  # PaddleX's defaults
     return {key: float(post.get(key, own[key])) if value is None else value for key, value in given.items()}
@@ -196,7 +200,7 @@ class TextDetector:
         if post.get("name") != "DBPostProcess":
             raise ValueError(f"{folder}: inference.yml names {post.get('name')!r}, not DBPostProcess")
         self._post = det.DBPostProcess(
-            **detection_thresholds(folder, thresh, box_thresh, unclip_ratio),
+            **_thresholds(post, thresh, box_thresh, unclip_ratio),
             max_candidates=post.get("max_candidates", 1000), use_dilation=post.get("use_dilation", False),
             score_mode=post.get("score_mode", "fast"), box_type=post.get("box_type", "quad"))
         self._max_side_limit = max_side_limit

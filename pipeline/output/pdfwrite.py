@@ -146,13 +146,14 @@ def add_text_layer(doc: pdfium.PdfDocument, page: pdfium.PdfPage, lines: Sequenc
         top, bottom = height_pt - min(ys) / pixels_per_point, height_pt - max(ys) / pixels_per_point
         size = max(top - bottom, 1.0)
         obj = pdfium_c.FPDFPageObj_CreateTextObj(doc.raw, font.handle, ctypes.c_float(size))
-        _set_text(obj, text)
+        # With the glyphless font a space ends the line: it has no width (`glyphless_font`), and keeps
+        # two lines side by side on one baseline (a tick and its label) two words in the extracted text.
+        encoded = ctypes.create_string_buffer((text + (" " if font.invisible else "") + "\0").encode("utf-16-le"))
+        pdfium_c.FPDFText_SetText(obj, ctypes.cast(encoded, pdfium_c.FPDF_WIDESTRING))
         pdfium_c.FPDFTextObj_SetTextRenderMode(obj, mode)
         # Stretch the text's own bounds (glyph boxes, side bearings included) onto the line's box.
         # Empty glyphs have no height: then the baseline goes where the descenders end.
         x0, y0, x1, y1 = _bounds(obj)
-        if font.invisible:  # a space of no width after the line (`glyphless_font`) keeps two lines
-            _set_text(obj, text + " ")  # side by side on one baseline (a tick, a label) two words
         sx = (right - left) / (x1 - x0) if x1 > x0 else 1.0
         if y1 > y0:
             sy, dy = (top - bottom) / (y1 - y0), bottom - y0 * (top - bottom) / (y1 - y0)
@@ -162,11 +163,6 @@ def add_text_layer(doc: pdfium.PdfDocument, page: pdfium.PdfPage, lines: Sequenc
         pdfium_c.FPDFPage_InsertObject(page.raw, obj)  # the page owns it from here
     if not pdfium_c.FPDFPage_GenerateContent(page.raw):
         raise RuntimeError("PDFium could not write the page's content stream")
-
-
-def _set_text(obj: pdfium_c.FPDF_PAGEOBJECT, text: str) -> None:
-    encoded = ctypes.create_string_buffer((text + "\0").encode("utf-16-le"))
-    pdfium_c.FPDFText_SetText(obj, ctypes.cast(encoded, pdfium_c.FPDF_WIDESTRING))
 
 
 def _bounds(obj: pdfium_c.FPDF_PAGEOBJECT) -> tuple[float, float, float, float]:
