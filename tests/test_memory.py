@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.run.memory import PeakMemory, process_memory
+from pipeline.run.memory import PeakMemory, PssGate, process_memory
 from pipeline.run.runner import run
 
 from conftest import SAMPLES
@@ -29,6 +29,29 @@ def test_the_peak_counts_the_children_too() -> None:
     own, kind = process_memory(__import__("psutil").Process())
     assert kind == ("PSS" if sys.platform.startswith("linux") else "RSS")
     assert memory.peak >= own + 300 * 2**20 and memory.processes >= 2
+
+
+def test_the_sampling_thread_alone_reads_pss_when_the_tree_grows() -> None:
+    """RSS is sampled every interval and PSS read on a new RSS high: a child's 300 MB, held 2 s,
+    is in the peak without an explicit sample."""
+    hold = "import sys, time; block = bytearray(300 * 2**20); block[::4096] = b'x' * len(block[::4096]); " \
+           "print('held', flush=True); time.sleep(2)"
+    memory = PeakMemory(interval=0.05).start()
+    child = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    child.wait(timeout=30)
+    peak_while_running = memory.peak
+    memory.stop()
+    own, _ = process_memory(__import__("psutil").Process())
+    assert peak_while_running >= own + 300 * 2**20
+
+
+def test_pss_is_read_on_a_new_rss_high_or_after_a_while_not_on_every_sample() -> None:
+    gate = PssGate()
+    assert gate.due(1000)  # the first sample
+    assert not gate.due(1000) and not gate.due(1010)  # flat: no read
+    assert gate.due(1100)  # a new high
+    assert gate.due(1000, force=True)
 
 
 def test_a_run_summary_gives_the_peak_memory_of_parent_and_workers(tmp_path: Path, config: Config) -> None:

@@ -136,16 +136,20 @@ engine.warm_up()
 lines = engine.recognize([crop for _, crop in engine.detect(read_image(__import__("pathlib").Path(sys.argv[1])))])
 heavy = sorted(m for m in ("paddleocr", "paddle", "pandas", "matplotlib", "modelscope", "paddlex.inference.models.predictors")
                if m in sys.modules)
+import cv2
+opencv_threads = cv2.getNumThreads()
 import paddleocr  # a later import of the real package still works in the same process
-print(json.dumps({"heavy": heavy, "lines": [line.text for line in lines]}))
+print(json.dumps({"heavy": heavy, "lines": [line.text for line in lines], "opencv_threads": opencv_threads}))
 """
 
 
 def test_a_worker_on_onnxruntime_imports_neither_paddleocr_nor_pandas() -> None:
+    """...and holds OpenCV to its one thread (OpenCV's own pool would start a thread per core, spinning)."""
     done = subprocess.run([sys.executable, "-c", _LEAN_PROBE, str(SAMPLES / "screenshot_ui.png")], cwd=REPO,
                           capture_output=True, text=True, timeout=300, check=True)
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     assert probe["heavy"] == [] and len(probe["lines"]) > 2
+    assert probe["opencv_threads"] == 1
 
 
 def _bench_pages_script() -> object:

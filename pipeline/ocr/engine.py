@@ -37,6 +37,11 @@ def cap_native_threads(threads: int) -> None:
     one thread per core, and workers x threads oversubscribe the machine."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
         os.environ[var] = str(threads)
+    import cv2
+
+    # OpenCV's own pool starts one thread per core in every worker and spins (sched_yield) between
+    # the resizes and warps of each page: workers x cores threads on a machine of `cores`.
+    cv2.setNumThreads(threads)
     # PaddleX checks model hosts at import unless told not to; we run offline.
     os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
     # Paddle warns about a C++ build cache at import; it never compiles anything here.

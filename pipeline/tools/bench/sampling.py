@@ -5,9 +5,8 @@ the tree started (so that one left running after its root exits is found).
 Memory is PSS (proportional set size: a page shared by n processes counts 1/n in each, so the sum
 over the tree counts it once) where the OS reports it (Linux), else RSS; `MEMORY_KIND` says which.
 Reading PSS costs the kernel a walk of the page tables (about 10 ms for a process with PaddlePaddle
-loaded), so RSS is sampled every `interval` and PSS is read only when the tree's RSS reaches a new
-high or `PSS_SECONDS` after the last read: a PSS peak without an RSS high can be missed by that
-much, never overstated.
+loaded), so RSS is sampled every `interval` and PSS is read only when `pipeline.run.memory.PssGate`
+says so (the rule a run's own summary figure follows).
 """
 
 from __future__ import annotations
@@ -19,12 +18,12 @@ from typing import Any
 
 import psutil
 
+from pipeline.run.memory import PssGate
+
 __all__ = ["MEMORY_KIND", "MIB", "TreeSampler", "has_pss"]
 
 MIB = 1024 * 1024
 SAMPLE_SECONDS = 0.2
-PSS_SECONDS = 2.0
-NEW_HIGH = 1.02  # RSS this much above the RSS at the last PSS read triggers a PSS read
 
 
 def has_pss() -> bool:
@@ -57,8 +56,7 @@ class TreeSampler:
         self.peak_total = 0  # bytes: the largest sum over the tree (PSS, or RSS where there is none)
         self.peak_by_pid: dict[int, int] = {}
         self.seen: dict[int, psutil.Process] = {}  # every process of the tree ever sampled, root aside
-        self._rss_at_read = 0
-        self._read_at = 0.0
+        self._gate = PssGate()
         self._cpu_first: dict[int, float] = {}
         self._cpu_last: dict[int, float] = {}
         self._started = 0.0
@@ -91,10 +89,7 @@ class TreeSampler:
             cpu = times.user + times.system
             self._cpu_first.setdefault(proc.pid, cpu)
             self._cpu_last[proc.pid] = cpu
-        rss_total = sum(rss_of.values())
-        now = time.perf_counter()
-        if self._pss and (force_pss or rss_total > self._rss_at_read * NEW_HIGH or now - self._read_at >= PSS_SECONDS):
-            self._rss_at_read, self._read_at = rss_total, now
+        if self._pss and self._gate.due(sum(rss_of.values()), force_pss):
             self._record(self._pss_of(procs))
         elif not self._pss:
             self._record(rss_of)
