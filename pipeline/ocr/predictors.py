@@ -94,10 +94,12 @@ class SessionSettings:
 
     def session(self, model: Path, *, varying_shapes: bool = False) -> Any:
         """A session of `model`. `varying_shapes` (pages: every input of another size): no memory
-        pattern (one is planned and kept per input shape) and an arena given back after each run
-        (see `_OnnxModel`). Measured on v6 tiny over 4 pages and 2 A4 scans, one thread: peak RSS
-        841 -> 550 MiB, 270 MiB between pages, detection CPU unchanged; the arena off instead cost
-        16-60% more detection CPU and still peaked at 615 MiB."""
+        pattern, which is planned and kept per input shape. Measured on v6 tiny detection, one
+        thread, pages of 1248x992 and 1408x1984 in turns (onnxruntime 1.32): peak RSS 646 -> 385
+        MiB at the same CPU. The arena stays: off, it cost 50-80% more detection CPU and peaked at
+        660 MiB; given back after each run (arena shrinkage), it cost 35% more detection CPU and
+        left the peak as it was (395 MiB), which the arena holds once reached: the detection cap
+        (`detection.max_side_limit`) bounds it."""
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -146,16 +148,9 @@ class _OnnxModel:
     def __init__(self, folder: Path, session: SessionSettings, *, varying_shapes: bool = False) -> None:
         self._session = session.session(folder / "inference.onnx", varying_shapes=varying_shapes)
         self._input = self._session.get_inputs()[0].name
-        self._run_options = None
-        if varying_shapes:
-            import onnxruntime
-
-            # Chunks the arena grew for this input go back to the OS after the run.
-            self._run_options = onnxruntime.RunOptions()
-            self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
-        return self._session.run(None, {self._input: np.ascontiguousarray(batch)}, self._run_options)  # type: ignore[no-any-return]
+        return self._session.run(None, {self._input: np.ascontiguousarray(batch)})  # type: ignore[no-any-return]
 
 
 def _as_given(image: np.ndarray) -> np.ndarray:
