@@ -200,3 +200,22 @@ def test_txt_and_csv_formats_through_the_command_line(tmp_path: Path,
     assert [(r["image"], r["page"], r["status"]) for r in rows] == [
         ("通知_zh.png", "0", "ok"), ("scans/multipage.tif", "0", "ok"), ("scans/multipage.tif", "1", "ok")]
     assert rows[0]["text"] == want("通知_zh.png")
+
+
+def test_the_reference_detects_at_the_runs_size_cap(tmp_path: Path, config: Config, models: ResolvedModels) -> None:
+    """A page larger than `detection.max_side_limit` is detected scaled down in a run; the reference
+    (PaddleOCR's pipeline, whose own cap is 4000 px) must scale it the same, or a bench of 300-dpi
+    scans finds our text 'different' on every large page."""
+    from pipeline.tools.reference import reference_ocr, reference_records
+
+    capped = replace(config, detection=replace(config.detection, max_side_limit=480), workers=1,
+                     output=str(tmp_path / "results.jsonl"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "letter_en.png").write_bytes((SAMPLES / "letter_en.png").read_bytes())  # 1000x700
+    run([folder], capped, quiet=True)
+    [record] = _records(tmp_path / "results.jsonl")
+    [expected] = reference_records(reference_ocr(capped, models, threads=1), str(folder / "letter_en.png"),
+                                   "letter_en.png", capped)
+    assert [line["box"] for line in record["lines"]] == [line["box"] for line in expected["lines"]]
+    assert record["text"] == expected["text"]

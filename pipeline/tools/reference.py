@@ -46,6 +46,7 @@ def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
         thresholds = detection_thresholds(models.detection.dir, **thresholds)
     return offline_paddleocr(
         models,
+        paddlex_config=_ocr_pipeline_config(det.max_side_limit),
         text_det_limit_side_len=det.limit_side_len,
         text_det_limit_type=det.limit_type,
         text_det_thresh=thresholds["thresh"],
@@ -58,6 +59,16 @@ def reference_ocr(config: Config, models: ResolvedModels, threads: int) -> Any:
             threads, config.engine.device, config.engine.enable_mkldnn, config.engine.mkldnn_cache_capacity
         ),
     )
+
+
+def _ocr_pipeline_config(max_side_limit: int) -> dict[str, Any]:
+    """PaddleX's OCR pipeline config with a run's detection cap: PaddleOCR's constructor takes no
+    `max_side_limit` (its own 4000 px would detect a 300-dpi A4 scan larger than a run does)."""
+    from paddlex.inference import load_pipeline_config
+
+    config: dict[str, Any] = load_pipeline_config("OCR")
+    config["SubModules"]["TextDetection"]["max_side_limit"] = max_side_limit
+    return config
 
 
 def reference_lines(ocr: Any, pixels: np.ndarray) -> list[str]:
