@@ -9,10 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+import psutil
 import pytest
 import yaml
 from conftest import REPO, SAMPLES
@@ -33,7 +35,7 @@ from pipeline.tools.bench.data import (
     CellResult,
     CellSpec,
 )
-from pipeline.tools.bench.isolate import run_child
+from pipeline.tools.bench.isolate import ended, run_child
 from pipeline.tools.bench.plan import (
     Plan,
     parse_modes,
@@ -401,3 +403,21 @@ def test_a_yardstick_that_is_not_installed_is_a_row_saying_why(tmp_path: Path, m
     assert table.count("not run") == 2 and "missing: no `tesseract` program" in table
     assert "not run here: tesseract, faster-paddle" in headline([*build_rows([_cell("process", 1, 1, 1.0, whole=[5.0])], 2),
                                                                 tesseract, faster])
+
+
+def test_a_process_that_has_exited_but_is_not_yet_reaped_has_ended() -> None:
+    """A zombie (exited, waiting to be reaped) is not a process that outlived the command."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc = psutil.Process(child.pid)
+    deadline = time.monotonic() + 30
+    while proc.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ended(proc)
+    child.wait()
+    assert ended(proc)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert not ended(psutil.Process(sleeper.pid))
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.run.memory import PeakMemory, PssGate, process_memory
+from pipeline.run.memory import TREE_SECONDS, PeakMemory, PssGate, process_memory
 from pipeline.run.runner import run
 
 from conftest import SAMPLES
@@ -37,6 +38,23 @@ def test_the_sampling_thread_alone_reads_pss_when_the_tree_grows() -> None:
     hold = "import sys, time; block = bytearray(300 * 2**20); block[::4096] = b'x' * len(block[::4096]); " \
            "print('held', flush=True); time.sleep(2)"
     memory = PeakMemory(interval=0.05).start()
+    child = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    child.wait(timeout=30)
+    peak_while_running = memory.peak
+    memory.stop()
+    own, _ = process_memory(__import__("psutil").Process())
+    assert peak_while_running >= own + 300 * 2**20
+
+
+def test_a_process_started_while_sampling_is_counted_once_the_tree_is_looked_up_again() -> None:
+    """The tree is cached between samples: a child started well after sampling began, holding
+    300 MB for longer than TREE_SECONDS, is still in the peak."""
+    assert TREE_SECONDS <= 1.5
+    hold = "import sys, time; block = bytearray(300 * 2**20); block[::4096] = b'x' * len(block[::4096]); " \
+           f"print('held', flush=True); time.sleep(3)"
+    memory = PeakMemory(interval=0.05).start()
+    time.sleep(0.5)  # several samples of the tree without the child
     child = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdout.readline().strip() == "held"
     child.wait(timeout=30)

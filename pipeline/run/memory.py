@@ -9,11 +9,14 @@ Reading PSS costs the kernel a walk of every page table (about 10 ms for a worke
 loaded: read every 0.1 s over a 2-worker tree, 6% of the run's CPU), so RSS is sampled every
 `interval` and PSS is read only when `PssGate` says so: when the tree's RSS reaches a new high, or
 `PSS_SECONDS` after the last read. A PSS peak without an RSS high can be missed by that much,
-never overstated.
+never overstated. Finding the tree is itself a scan of every process on the machine (psutil
+reads each one's parent), so the tree is looked up again only every `TREE_SECONDS`, or at once
+when one of its processes has ended: a process started in between is counted from then.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Any
@@ -24,6 +27,7 @@ __all__ = ["PeakMemory", "PssGate", "process_memory"]
 
 _GB = 1024**3
 PSS_SECONDS = 2.0
+TREE_SECONDS = 1.0
 NEW_HIGH = 1.02  # RSS this much above the RSS at the last PSS read is worth a PSS read
 
 
@@ -65,6 +69,8 @@ class PeakMemory:
         self.kind = "PSS"
         self.processes = 0  # the most processes seen in one sample
         self._gate = PssGate()
+        self._known: list[Any] = []
+        self._known_at = -math.inf
 
     def _tree(self) -> list[Any]:
         try:
@@ -72,14 +78,27 @@ class PeakMemory:
         except psutil.Error:
             return []
 
+    def _cached_tree(self) -> list[Any]:
+        now = time.perf_counter()
+        if now - self._known_at >= TREE_SECONDS:
+            self._known, self._known_at = self._tree(), now
+        return self._known
+
+    @staticmethod
+    def _rss(tree: list[Any]) -> int | None:
+        """The tree's summed RSS, or None when one of its processes has ended."""
+        try:
+            return sum(process.memory_info().rss for process in tree)
+        except psutil.Error:
+            return None
+
     def _tick(self) -> None:
-        tree = self._tree()
-        rss = 0
-        for process in tree:
-            try:
-                rss += process.memory_info().rss
-            except psutil.Error:  # ended meanwhile
-                continue
+        tree = self._cached_tree()
+        rss = self._rss(tree)
+        if rss is None:  # a process ended: look the tree up again
+            self._known_at = -math.inf
+            tree = self._cached_tree()
+            rss = self._rss(tree) or 0
         if self._gate.due(rss):
             self.sample(tree)
 

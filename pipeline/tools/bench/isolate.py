@@ -18,7 +18,7 @@ import psutil
 from pipeline.tools.bench.data import CellResult, CellSpec
 from pipeline.tools.bench.sampling import MEMORY_KIND, MIB, TreeSampler
 
-__all__ = ["LINGER_SECONDS", "Finished", "kill_tree", "run_cell_isolated", "run_child"]
+__all__ = ["LINGER_SECONDS", "Finished", "ended", "kill_tree", "run_cell_isolated", "run_child"]
 
 LINGER_SECONDS = 5.0  # how long a process left by an exited child may take to go by itself
 _KILLED = f"killed after {LINGER_SECONDS:.0f}s"
@@ -93,7 +93,7 @@ def _end_leftovers(sampler: TreeSampler) -> list[str]:
         return []
     names = {proc.pid: _name(proc) for proc in alive}
     started = time.perf_counter()
-    gone, still = psutil.wait_procs(alive, timeout=LINGER_SECONDS)
+    gone, still = _wait_ended(alive, LINGER_SECONDS)
     waited = time.perf_counter() - started
     for proc in still:
         try:
@@ -103,6 +103,31 @@ def _end_leftovers(sampler: TreeSampler) -> list[str]:
     psutil.wait_procs(still, timeout=10)
     return ([f"{names[p.pid]}: gone within {waited:.1f}s" for p in gone]
             + [f"{names[p.pid]}: {_KILLED}" for p in still])
+
+
+def ended(proc: psutil.Process) -> bool:
+    """Whether `proc` has ended. A zombie has: it waits only to be reaped, by the init process once
+    its parent is gone, which here took up to 2 s (psutil.wait_procs counts that time as running)."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False
+
+
+def _wait_ended(procs: list[psutil.Process], timeout: float) -> tuple[list[psutil.Process], list[psutil.Process]]:
+    """(ended, still running) after waiting up to `timeout` seconds for `procs` to end."""
+    deadline = time.perf_counter() + timeout
+    gone: list[psutil.Process] = []
+    alive = list(procs)
+    while alive:
+        gone += [proc for proc in alive if ended(proc)]
+        alive = [proc for proc in alive if proc not in gone]
+        if not alive or time.perf_counter() >= deadline:
+            break
+        time.sleep(0.01)
+    return gone, alive
 
 
 def _name(proc: psutil.Process) -> str:
