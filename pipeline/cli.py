@@ -20,6 +20,7 @@ from pipeline.output.formats import FORMATS
 from pipeline.output.paths import shown
 from pipeline.run.backends import BackendOptions, backend_names
 from pipeline.run.settings import run_config
+from pipeline.run.start_method import start_early
 from pipeline.tools.bench.options import add_arguments as add_bench_arguments
 
 __all__ = ["main"]
@@ -197,10 +198,18 @@ def _running_config(args: argparse.Namespace) -> Config:
     return config
 
 
+def _start_workers_early(args: argparse.Namespace, config: Config) -> None:
+    """Start the process backend's forkserver now: it imports the workers' modules while this process
+    imports the scheduler's and finds the pages (the commands import those only after this)."""
+    if args.backend == "process":
+        start_early(config.start_method)
+
+
 def _watch(args: argparse.Namespace) -> int:
+    config = _running_config(args)
+    _start_workers_early(args, config)
     from pipeline.run.watch import watch
 
-    config = _running_config(args)
     print(f"Watching {args.inbox}; results: {config.output}. Ctrl-C stops.", file=sys.stderr, flush=True)
     summary = watch(args.inbox, config, once=args.once, backend=args.backend, quiet=args.quiet)
     _print_warnings(summary.warnings)
@@ -209,12 +218,13 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.run.runner import run
-
     if args.scheduler and args.backend != "dask":
         raise ConfigError("--scheduler needs --backend dask")
     options = BackendOptions(scheduler=args.scheduler, ship_bytes=args.ship_bytes)
     config = _running_config(args)
+    _start_workers_early(args, config)
+    from pipeline.run.runner import run
+
     summary = run(args.inputs, config, backend=args.backend, quiet=args.quiet,
                   overwrite=args.overwrite, retry_errors=args.retry_errors, options=options)
     _print_warnings(summary.warnings)

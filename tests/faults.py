@@ -58,8 +58,21 @@ def install(base: str = "process") -> str:
     return cls.name
 
 
+def _is_worker(process: psutil.Process) -> bool:
+    """A pool worker: spawned (its command line says so), or forked by a forkserver (a child of the
+    server, whose command line it shares)."""
+    try:
+        command = " ".join(process.cmdline())
+        parent = process.parent()
+        return "spawn_main" in command or (
+            "multiprocessing.forkserver" in command and parent is not None
+            and "multiprocessing.forkserver" in " ".join(parent.cmdline()))
+    except psutil.Error:
+        return False
+
+
 def kill_a_worker_once_output_starts(out: Path) -> tuple[threading.Thread, list[int]]:
-    """Start a thread that, once the first record is in `out`, SIGKILLs one spawned worker process
+    """Start a thread that, once the first record is in `out`, SIGKILLs one worker process
     (as the OOM killer would); the list gets the pid it killed. Join the thread after the run."""
     killed: list[int] = []
 
@@ -67,8 +80,7 @@ def kill_a_worker_once_output_starts(out: Path) -> tuple[threading.Thread, list[
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not killed:
             if out.exists() and out.stat().st_size > 0:
-                workers = [p for p in psutil.Process().children(recursive=True)
-                           if "spawn_main" in " ".join(p.cmdline())]
+                workers = [p for p in psutil.Process().children(recursive=True) if _is_worker(p)]
                 if workers:
                     killed.append(workers[0].pid)
                     workers[0].send_signal(signal.SIGKILL)

@@ -81,3 +81,14 @@ def test_a_run_summary_gives_the_peak_memory_of_parent_and_workers(tmp_path: Pat
     assert kind == ("PSS" if sys.platform.startswith("linux") else "RSS")
     assert processes >= 3  # this process and its two workers
     assert 0.05 < gigabytes < 4.0
+
+
+def test_a_short_run_counts_the_memory_of_its_workers(tmp_path: Path, config: Config) -> None:
+    """A run shorter than the tree's cache (TREE_SECONDS) still counts its workers once they are up:
+    each holds its engine, well over 60 MiB."""
+    summary = run([SAMPLES / "screenshot_ui.png"], replace(config, workers=2, output=str(tmp_path / "out.jsonl")),
+                  quiet=True)
+    figure = _FIGURE.search(summary.describe())
+    assert figure is not None, summary.describe()
+    own, _ = process_memory(__import__("psutil").Process())
+    assert float(figure[1]) * 2**30 >= own + 2 * 60 * 2**20, summary.describe()

@@ -18,8 +18,8 @@ from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.inputs.reader import read_image
 from pipeline.ocr.models import ResolvedModels, resolve_models
-from pipeline.ocr.predictors import SessionSettings, TextDetector, TextRecognizer, box_tools, detection_thresholds
-from pipeline.ocr.runtimes import runtime_named
+from pipeline.ocr.predictors import TextDetector, TextRecognizer, box_tools, detection_thresholds
+from pipeline.ocr.runtimes import SessionSettings, runtime_named
 from pipeline.run.settings import run_config
 
 from conftest import REPO, SAMPLES

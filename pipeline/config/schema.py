@@ -120,6 +120,7 @@ class LimitsConfig:
 class Config:
     workers: int
     threads_per_worker: int
+    start_method: str  # how process workers start: auto | spawn | forkserver (pipeline.run.start_method)
     format: str
     output: str | None  # empty: the format's default name, filled in by `pipeline.run.settings`
     follow_symlinks: bool  # follow input symlinks wherever they point, not only inside an input
@@ -149,6 +150,7 @@ def default_workers(threads_per_worker: int = 1) -> int:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
+    "start_method": ("auto", "spawn", "forkserver"),
     "detection.limit_type": ("min", "max"),
     "engine.device": ("cpu", "gpu"),
     "pdf.text_layer": ("ocr", "keep", "skip"),

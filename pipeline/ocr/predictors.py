@@ -25,14 +25,16 @@ import importlib.util
 import sys
 import threading
 import types
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import yaml
 
-__all__ = ["SessionSettings", "TextDetector", "TextRecognizer", "detection_thresholds", "paddlex_part"]
+from pipeline.ocr.runtimes import SessionSettings
+
+__all__ = ["TextDetector", "TextRecognizer", "detection_thresholds", "import_processors",
+           "paddlex_part"]
 
 _DET = "paddlex.inference.models.text_detection.processors"
 _REC = "paddlex.inference.models.text_recognition.processors"
@@ -82,37 +84,6 @@ def _import_apart(name: str) -> types.ModuleType:
     finally:
         for package in added:  # a later `import paddlex` runs the real package code
             sys.modules.pop(package, None)
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    """How the ONNX Runtime session of one model is made (`Runtime.session_settings`)."""
-
-    threads: int = 1
-    provider: str = "CPUExecutionProvider"
-    provider_options: dict[str, str] = field(default_factory=dict)
-
-    def session(self, model: Path, *, varying_shapes: bool = False) -> Any:
-        """A session of `model`. `varying_shapes` (pages: every input of another size): no memory
-        pattern, which is planned and kept per input shape. Measured on v6 tiny detection, one
-        thread, pages of 1248x992 and 1408x1984 in turns (onnxruntime 1.32): peak RSS 646 -> 385
-        MiB at the same CPU. The arena stays: off, it cost 50-80% more detection CPU and peaked at
-        660 MiB; given back after each run (arena shrinkage), it cost 35% more detection CPU and
-        left the peak as it was (395 MiB), which the arena holds once reached: the detection cap
-        (`detection.max_side_limit`) bounds it."""
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        # Idle pool threads would spin after each run: with 2 threads that doubled recognition CPU
-        # (4.5 -> 8.2 s) and slowed the other workers; with one thread there is no pool to spin.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if varying_shapes:
-            options.enable_mem_pattern = False
-        return onnxruntime.InferenceSession(str(model), options, providers=[self.provider],
-                                            provider_options=[self.provider_options])
 
 
 def _model_config(folder: Path) -> tuple[str, dict[str, dict[str, Any]], dict[str, Any]]:
@@ -236,6 +207,12 @@ class TextRecognizer:
             texts, scores = self._decode(self._model.run(batch), return_word_box=False)
             out += [(str(text), float(score)) for text, score in zip(texts, scores)]
         return out
+
+
+def import_processors() -> None:
+    """Import every PaddleX module the predictors use (a forkserver does it once for all workers)."""
+    for name in (_DET, _REC, _VISION, _SORT, _CROP):
+        paddlex_part(name)
 
 
 def box_tools() -> tuple[Any, Any]:

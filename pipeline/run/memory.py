@@ -10,8 +10,9 @@ loaded: read every 0.1 s over a 2-worker tree, 6% of the run's CPU), so RSS is s
 `interval` and PSS is read only when `PssGate` says so: when the tree's RSS reaches a new high, or
 `PSS_SECONDS` after the last read. A PSS peak without an RSS high can be missed by that much,
 never overstated. Finding the tree is itself a scan of every process on the machine (psutil
-reads each one's parent), so the tree is looked up again only every `TREE_SECONDS`, or at once
-when one of its processes has ended: a process started in between is counted from then.
+reads each one's parent), so the tree is looked up again only every `TREE_SECONDS`, at once when
+one of its processes has ended, and on an explicit `sample()` (the runner's, once its workers are
+up): a process started in between is counted from then.
 """
 
 from __future__ import annotations
@@ -78,9 +79,9 @@ class PeakMemory:
         except psutil.Error:
             return []
 
-    def _cached_tree(self) -> list[Any]:
+    def _cached_tree(self, fresh: bool = False) -> list[Any]:
         now = time.perf_counter()
-        if now - self._known_at >= TREE_SECONDS:
+        if fresh or now - self._known_at >= TREE_SECONDS:
             self._known, self._known_at = self._tree(), now
         return self._known
 
@@ -96,15 +97,15 @@ class PeakMemory:
         tree = self._cached_tree()
         rss = self._rss(tree)
         if rss is None:  # a process ended: look the tree up again
-            self._known_at = -math.inf
-            tree = self._cached_tree()
+            tree = self._cached_tree(fresh=True)
             rss = self._rss(tree) or 0
         if self._gate.due(rss):
             self.sample(tree)
 
     def sample(self, tree: list[Any] | None = None) -> None:
-        """Read the memory of the whole tree now (PSS where the OS has it)."""
-        tree = self._tree() if tree is None else tree
+        """Read the memory of the whole tree now (PSS where the OS has it); without `tree`, the
+        tree is looked up afresh (call it once new workers are up)."""
+        tree = self._cached_tree(fresh=True) if tree is None else tree
         if not tree:
             return
         total = 0

@@ -107,6 +107,7 @@ def process_images(images: Sequence[ImageRef], config: Config, writer: OrderedWr
     if pool is None:
         models = models or resolve_models(config.models, config.engine.runtime)
         pool = open_backend(backend, config, models, options)
+        memory.sample()  # its workers are up: in the tree from now on
     summary = RunSummary(images=len(images), workers=pool.workers, backend=backend)
     progress = tqdm(total=len(images), unit="img", disable=quiet, file=progress_file or sys.stderr, dynamic_ncols=True)
     scheduler: Scheduler | None = None

@@ -3,7 +3,7 @@ registry that `run --backend` and `bench --modes` take their choices from.
 
 - `serial`: in the calling thread, no pool.
 - `thread`: a thread pool, one engine per thread.
-- `process`: a spawn process pool, one engine per process (the default).
+- `process`: a process pool, one engine per process (the default; `pipeline.run.start_method`).
 - `dask`: a Dask cluster, local or remote, one engine per worker process (optional extra).
 
     >>> backend_names()
@@ -12,21 +12,22 @@ registry that `run --backend` and `bench --modes` take their choices from.
 
 from __future__ import annotations
 
+import importlib
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config
 from pipeline.errors import ConfigError
-from pipeline.ocr.models import ResolvedModels
-from pipeline.run.backends.base import Backend, BackendOptions, ExecutorBackend
-from pipeline.run.backends.dask import DaskBackend
-from pipeline.run.backends.process import ProcessBackend
-from pipeline.run.backends.serial import SerialBackend
-from pipeline.run.backends.thread import ThreadBackend
+from pipeline.run.backends.options import BackendOptions
+
+if TYPE_CHECKING:
+    from pipeline.ocr.models import ResolvedModels
+    from pipeline.run.backends.base import Backend, ExecutorBackend
 
 __all__ = [
     "Backend",
     "BackendOptions",
+    "ExecutorBackend",
     "backend_class",
     "backend_names",
     "open_backend",
@@ -34,7 +35,24 @@ __all__ = [
     "worker_count",
 ]
 
+# The built-in backends by name, each imported when first asked for: the command line lists the
+# names before it knows which one a run uses, and importing them all brings in the worker's modules
+# (numpy, OpenCV, the engine), which the forkserver (`pipeline.run.start_method`) should be
+# importing meanwhile.
+_BUILT_IN = {
+    "serial": "pipeline.run.backends.serial:SerialBackend",
+    "thread": "pipeline.run.backends.thread:ThreadBackend",
+    "process": "pipeline.run.backends.process:ProcessBackend",
+    "dask": "pipeline.run.backends.dask:DaskBackend",
+}
 _REGISTRY: dict[str, type[Backend]] = {}
+_BASE_NAMES = {"Backend", "ExecutorBackend"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BASE_NAMES:
+        return getattr(importlib.import_module("pipeline.run.backends.base"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(cls: type[Backend]) -> type[Backend]:
@@ -43,20 +61,19 @@ def register(cls: type[Backend]) -> type[Backend]:
     return cls
 
 
-for _cls in (SerialBackend, ThreadBackend, ProcessBackend, DaskBackend):
-    register(_cls)
-
-
 def backend_names() -> list[str]:
     """The built-in backends first, in the order above; then any registered later."""
-    return list(_REGISTRY)
+    return list(dict.fromkeys([*_BUILT_IN, *_REGISTRY]))
 
 
 def backend_class(name: str) -> type[Backend]:
+    if name not in _REGISTRY and name in _BUILT_IN:
+        module, attribute = _BUILT_IN[name].split(":")
+        register(getattr(importlib.import_module(module), attribute))
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ConfigError(f"unknown backend '{name}' (known: {', '.join(_REGISTRY)})") from None
+        raise ConfigError(f"unknown backend '{name}' (known: {', '.join(backend_names())})") from None
 
 
 def worker_count(name: str, config: Config) -> int:
@@ -68,6 +85,8 @@ def open_backend(name: str, config: Config, models: ResolvedModels, options: Bac
                  workers: int | None = None, executor: Executor | None = None) -> Backend:
     """A started backend: every worker has built its engine. `executor`: adopt a warm one (an
     executor backend only; it is not shut down with the backend)."""
+    from pipeline.run.backends.base import ExecutorBackend
+
     cls = backend_class(name)
     count = cls.worker_count(config) if workers is None else workers
     extra: dict[str, Any] = {}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from concurrent.futures import BrokenExecutor, Executor, Future
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
@@ -20,20 +19,13 @@ from pipeline.config import Config
 from pipeline.errors import RunFailed
 from pipeline.ocr.models import ResolvedModels
 from pipeline.ocr.registry import engine_spec
+from pipeline.run.backends.options import BackendOptions
 from pipeline.run.worker import ping
 
 __all__ = ["Backend", "BackendOptions", "ExecutorBackend"]
 
 T = TypeVar("T")
 Initializer = Callable[..., None]
-
-
-@dataclass(frozen=True)
-class BackendOptions:
-    """Settings that only some backends use."""
-
-    scheduler: str | None = None  # dask: address of a running scheduler; None starts a local cluster
-    ship_bytes: bool = False  # send each file's bytes with its task instead of its path
 
 
 class Backend(ABC):

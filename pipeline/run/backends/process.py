@@ -28,6 +28,7 @@ import psutil
 
 from pipeline.errors import RunFailed
 from pipeline.run.backends.base import ExecutorBackend, Initializer
+from pipeline.run.start_method import context
 from pipeline.run.worker import init_worker
 
 __all__ = ["ProcessBackend", "RecyclingPool"]
@@ -215,7 +216,7 @@ class ProcessBackend(ExecutorBackend):
 
     def make_executor(self) -> Executor:
         limits = self.config.limits
-        return RecyclingPool(self.workers, multiprocessing.get_context("spawn"), type(self).initializer,
+        return RecyclingPool(self.workers, context(self.config.start_method), type(self).initializer,
                              (self.config, self.models), max_tasks=limits.max_tasks_per_worker,
                              max_rss_mb=limits.max_worker_rss_mb)
 

@@ -1,0 +1,13 @@
+"""What the forkserver imports before it forks any worker (`pipeline.run.start_method`): the modules
+every worker of the ONNX runtimes imports anyway (numpy, OpenCV, pyclipper, shapely, PaddleX's text
+processors, ours), so each worker starts with them loaded and shares their pages with the others.
+
+ONNX Runtime is not among them: it starts a thread when imported, and a process forked while
+another of its threads runs may give its child a lock that thread held. It costs a worker 45 ms.
+Nor is paddle (the reference runtime): a worker that needs it imports it itself.
+"""
+
+from pipeline.ocr.predictors import import_processors
+from pipeline.run import worker  # noqa: F401  (imported for its imports)
+
+import_processors()
