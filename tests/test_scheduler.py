@@ -1,5 +1,6 @@
 """The scheduler, the worker pools and the writer on the fake engine (`tests/fake_engine.py`):
-many pages, split into recognition chunks over the workers, come out whole and in input order,
+many pages, recognized where detected or (the last ones) split into recognition chunks over the
+workers, come out whole and in input order,
 through every backend and every output format, and a page that kills or hangs its worker is
 isolated. The real engine's end-to-end tests are in test_pipeline.py and test_faults.py."""
 
@@ -74,7 +75,7 @@ def test_pages_come_out_whole_and_in_input_order(tmp_path: Path, fake_engine: st
                                                  pages: tuple[Path, dict[tuple[str, int], list[str] | None]]) -> None:
     folder, expected = pages
     out = tmp_path / "out.jsonl"
-    # Two regions per recognition task: a page of 7 lines is 4 tasks, spread over both workers.
+    # Two regions per recognition task: a last page of 7 lines is 4 tasks, spread over both workers.
     config = run_config(None, {**_PASSES_OFF, "workers": 2, "recognition.max_regions_per_task": 2, "output": str(out)})
     summary = run([folder], config, backend=backend, quiet=True)
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -129,3 +130,35 @@ def test_a_page_that_kills_or_hangs_its_worker_is_isolated(tmp_path: Path, fake_
         if want is not None:
             assert [line["text"] for line in records[key]["lines"]] == want, key
     assert summary.failed == 2 and summary.restarts >= 1
+
+
+def test_a_page_is_read_where_it_is_detected_until_the_last_pages_which_are_split(
+        tmp_path: Path, fake_engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a page per worker is still to come, a page's regions are recognized in its detect task
+    (its crops stay in the worker); the last pages (one per worker) are split into chunks that
+    every worker can take."""
+    from pipeline.core.types import ImageRef
+    from pipeline.run import scheduler
+
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(folder / f"p{i}.png"), draw_page([40, 80, 120, 160], HEIGHT))
+    submitted: list[tuple[str, int, bool]] = []
+    submit = scheduler._Task.submit
+
+    def recording(task: scheduler._Task, pool: object) -> object:
+        kind = "detect" if isinstance(task.payload, ImageRef) else "recognize"
+        submitted.append((kind, task.page, task.recognize))
+        return submit(task, pool)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scheduler._Task, "submit", recording)
+    out = tmp_path / "out.jsonl"
+    config = run_config(None, {**_PASSES_OFF, "workers": 2, "recognition.max_regions_per_task": 2, "output": str(out)})
+    summary = run([folder], config, backend="thread", quiet=True)
+    assert summary.ok == 5 and summary.regions == 20
+    detects = [(page, whole) for kind, page, whole in submitted if kind == "detect"]
+    assert detects == [(0, True), (1, True), (2, True), (3, False), (4, False)]
+    assert sorted({page for kind, page, _ in submitted if kind == "recognize"}) == [3, 4]
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert all([line["text"] for line in r["lines"]] == _texts([40, 80, 120, 160]) for r in records)

@@ -62,6 +62,8 @@ class DetectResult:
     # lines of the page's own text layer (then there is nothing to recognize).
     text_from: str | None = None
     embedded: list[Line] | None = None
+    # The page's lines, when it was recognized in the same task (then `crops` is empty).
+    lines: list[Recognized] | None = None
 
 
 @dataclass(frozen=True)

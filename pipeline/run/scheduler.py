@@ -1,8 +1,11 @@
 """Feeding the worker pool: which task goes next, and what happens when a worker dies or hangs.
 
 Two kinds of task share one pool: `run_detect` (read + detect one page; returns boxes and crops)
-and `run_recognize` (a chunk of one page's crops). Recognition is most of the work, so a page's
-regions are split across workers: a single large page still uses every core. Only a bounded
+and `run_recognize` (a chunk of one page's crops). Recognition is most of the work, so the last
+pages' regions are split across workers: a single large page still uses every core. A page with at
+least one page per worker still to come is recognized in its own detect task instead: the other
+workers have pages of their own, and its crops (47 MB for a 300-dpi A4 scan) need not cross to the
+parent and back. Only a bounded
 number of tasks is handed to the pool and a bounded number of pages is open at once, so memory
 stays flat however many images there are. Recognition chunks of earlier pages go first, so pages
 finish (and are written) roughly in input order.
@@ -59,6 +62,7 @@ class _Task:
     crashes: int = 0  # deaths of a worker while this task ran alone
     submitted: float = 0.0
     wide: bool = False  # detect with every worker's threads: nothing else is running
+    recognize: bool = False  # recognize the page's regions in the same task (see _fill)
 
 
     @property
@@ -73,7 +77,7 @@ class _Task:
             ship = pool.options.ship_bytes and not is_pdf(self.payload.path)
             data = read_bytes(Path(self.payload.path), pool.config.limits.max_file_bytes) if ship else None
             self.submitted = time.monotonic()
-            return pool.submit(run_detect, self.payload, self.wide, data)
+            return pool.submit(run_detect, self.payload, self.wide, data, self.recognize)
         self.submitted = time.monotonic()
         return pool.submit(run_recognize, self.payload)
 
@@ -166,8 +170,12 @@ class Scheduler:
                 task = _Task(self._images[self._next_image])
                 self._next_image += 1
                 # The last page, with nothing else to run: its detection may use every core.
-                last = self._next_image == len(self._images)
-                task.wide = self._pool.workers > 1 and last and not self._in_flight
+                left = len(self._images) - self._next_image
+                task.wide = self._pool.workers > 1 and left == 0 and not self._in_flight
+                # While at least a page per worker is still to come, the other workers have pages of
+                # their own: this page is read whole where it is detected, and its crops never cross
+                # to the parent and back. The last pages are split across workers.
+                task.recognize = left >= self._pool.workers
             else:
                 return
             self._hand_over(task)
@@ -201,6 +209,11 @@ class Scheduler:
             return
         if result.embedded is not None:  # a PDF page's own text layer: nothing to recognize
             self._close(image, lines_record(image, result.embedded, result.text_from))
+            return
+        if result.lines is not None:  # recognized where it was detected
+            self.tally.regions += len(result.lines)
+            self._close(image, self._record(image, result.boxes, result.lines, result.orientation, result.text_from,
+                                            result.orientation_check))
             return
         count = len(result.boxes)
         if count == 0:

@@ -24,7 +24,7 @@ import numpy as np
 
 from pipeline.config import Config, LimitsConfig, PdfConfig
 from pipeline.core.timing import take_stage_times, timed
-from pipeline.core.types import Box, DetectResult, ImageRef, RecognizeResult, RecognizeTask
+from pipeline.core.types import Box, DetectResult, ImageRef, Recognized, RecognizeResult, RecognizeTask
 from pipeline.errors import one_line
 from pipeline.inputs.filetypes import is_pdf
 from pipeline.inputs.pdf import check_file_size, embedded_lines, render_page
@@ -165,9 +165,10 @@ def _whole(pixels: np.ndarray) -> tuple[Box, np.ndarray]:
     return [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], pixels
 
 
-def run_detect(image: ImageRef, wide: bool = False, data: bytes | None = None) -> DetectResult:
+def run_detect(image: ImageRef, wide: bool = False, data: bytes | None = None, recognize: bool = False) -> DetectResult:
     """Read one page (or decode `data`, its file's bytes) and find its text regions; a bad image
-    becomes an error result. `wide`: the other workers are idle, so detect with every core's threads."""
+    becomes an error result. `wide`: the other workers are idle, so detect with every core's threads.
+    `recognize`: read the regions here too, and send back their lines instead of their crops."""
     slot = _current_slot()
     engine, orientation = slot.engine, slot.orientation
     try:
@@ -187,12 +188,15 @@ def run_detect(image: ImageRef, wide: bool = False, data: bytes | None = None) -
                 regions = engine.detect(pixels, wide=wide)
         if not regions and slot.read_whole_crops and min(pixels.shape[:2]) < MIN_SIDE:  # type: ignore[union-attr]
             regions = [_whole(pixels)]  # type: ignore[arg-type]
+        crops = [crop for _, crop in regions]
+        lines = _recognized(slot, crops) if recognize and crops else None
     except Exception as exc:  # one bad image must not end the run
         return DetectResult(image.index, error=one_line(exc), times=take_stage_times())
     return DetectResult(
         image.index,
         boxes=[box for box, _ in regions],
-        crops=[crop for _, crop in regions],
+        crops=crops if lines is None else [],
+        lines=lines,
         times=take_stage_times(),
         orientation=decision.degrees if decision is not None else 0,
         orientation_check=decision.to_record() if decision is not None else None,
@@ -202,10 +206,12 @@ def run_detect(image: ImageRef, wide: bool = False, data: bytes | None = None) -
 
 def run_recognize(task: RecognizeTask) -> RecognizeResult:
     """Recognize a chunk of one image's regions (upside-down lines turned first, when asked)."""
-    slot = _current_slot()
-    engine, line_angle = slot.engine, slot.line_angle
-    if line_angle is not None:
-        lines = line_angle.recognize(task.crops, engine.recognize)
-    else:
-        lines = engine.recognize(task.crops)
+    lines = _recognized(_current_slot(), task.crops)
     return RecognizeResult(task.index, task.start, lines, times=take_stage_times())
+
+
+def _recognized(slot: _Slot, crops: list[np.ndarray]) -> list[Recognized]:
+    """Text of each crop (upside-down lines turned first, when asked)."""
+    if slot.line_angle is not None:
+        return slot.line_angle.recognize(crops, slot.engine.recognize)
+    return slot.engine.recognize(crops)
