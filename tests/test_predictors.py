@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import yaml
@@ -18,7 +19,7 @@ from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.inputs.reader import read_image
 from pipeline.ocr.models import ResolvedModels, resolve_models
-from pipeline.ocr.predictors import TextDetector, TextRecognizer, box_tools, detection_thresholds
+from pipeline.ocr.predictors import TextDetector, TextRecognizer, box_tools, detection_thresholds, whole_pixel_shift
 from pipeline.ocr.runtimes import SessionSettings, runtime_named
 from pipeline.run.settings import run_config
 
@@ -191,3 +192,39 @@ def test_the_line_angle_and_orientation_models_load_on_first_use() -> None:
     assert angle.upside_down([np.full((32, 128, 3), 255, dtype=np.uint8)]) in ([False], [True])
     assert len(page.scores(np.full((300, 300, 3), 255, dtype=np.uint8))) == 4  # one per turn: 0, 90, 180, 270
     assert angle._session._session is not None and page._session._session is not None
+
+
+def test_our_crop_copies_the_bytes_paddlexs_warp_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where PaddleX's crop only shifts the image by whole pixels, ours copies the pixels instead of
+    warping: the same bytes, for upright boxes inside the image, across its border (replicated),
+    tall ones (turned), and turned boxes (warped as PaddleX does)."""
+    from pipeline.ocr import predictors
+
+    theirs = predictors.paddlex_part(predictors._CROP).CropByPolys(det_box_type="quad")
+    shifts: list[bool] = []
+
+    def counted(points: np.ndarray) -> tuple[int, int, int, int] | None:
+        area = whole_pixel_shift(points)
+        shifts.append(area is not None)
+        return area
+
+    monkeypatch.setattr(predictors, "whole_pixel_shift", counted)
+    _, ours = box_tools()
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (300, 500, 3), dtype=np.uint8)
+    boxes = []
+    for _ in range(200):
+        x, y = int(rng.integers(-30, 490)), int(rng.integers(-30, 290))
+        width, height = int(rng.integers(2, 220)), int(rng.integers(2, 120))
+        boxes.append(np.array([[x, y], [x + width, y], [x + width, y + height], [x, y + height]]))
+    for _ in range(50):  # turned a little: a real warp
+        centre, size, angle = (float(rng.uniform(50, 450)), float(rng.uniform(50, 250))), (80.0, 20.0), float(rng.uniform(1, 20))
+        boxes.append(np.round(cv2.boxPoints((centre, size, angle))).astype(int))
+    page = read_image(SAMPLES / IMAGES[0])
+    sort, _ = box_tools()
+    detector = TextDetector(str(_pair(MENU[0]).detection.dir), SessionSettings(), max_side_limit=2000)
+    page_boxes = list(sort(detector.detect(page, 2000)))
+    for source, polys in ((image, boxes), (page, page_boxes)):
+        for poly, a, b in zip(polys, theirs(source, polys), ours(source, polys)):
+            assert a.shape == b.shape and np.array_equal(a, b), poly.tolist()
+    assert sum(shifts) > 150 and shifts.count(False) >= 50  # both ways taken
