@@ -51,7 +51,6 @@ class SessionSettings:
                                             provider_options=[self.provider_options])
 
 
-
 @dataclass(frozen=True)
 class Runtime:
     name: str

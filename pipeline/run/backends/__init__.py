@@ -85,7 +85,7 @@ def open_backend(name: str, config: Config, models: ResolvedModels, options: Bac
                  workers: int | None = None, executor: Executor | None = None) -> Backend:
     """A started backend: every worker has built its engine. `executor`: adopt a warm one (an
     executor backend only; it is not shut down with the backend)."""
-    from pipeline.run.backends.base import ExecutorBackend
+    from pipeline.run.backends.base import ExecutorBackend  # the workers' modules: only once a run starts
 
     cls = backend_class(name)
     count = cls.worker_count(config) if workers is None else workers
