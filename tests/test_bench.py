@@ -242,6 +242,30 @@ def test_a_childs_cpu_time_counts_its_own_children() -> None:
     assert done.returncode == 0 and done.cpu_seconds is not None and done.cpu_seconds > 0.2
 
 
+_FORKSERVER_BURNER = """
+import multiprocessing, time
+def burn(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return seconds
+if __name__ == "__main__":
+    with multiprocessing.get_context("forkserver").Pool(1) as pool:
+        pool.apply(burn, (1.0,))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a forkserver, and CPU from getrusage")
+def test_a_childs_cpu_time_counts_the_workers_of_its_forkserver(tmp_path: Path) -> None:
+    """A forkserver's workers are its children, not the child's: the child never waits for the
+    server, so their CPU time is counted from the tree's samples."""
+    script = tmp_path / "burner.py"
+    script.write_text(_FORKSERVER_BURNER, encoding="utf-8")
+    done = run_child([sys.executable, str(script)], tmp_path / "log", "forkserver burner", timeout=300)
+    assert done.returncode == 0, (tmp_path / "log").read_text()
+    assert done.cpu_seconds is not None and done.cpu_seconds >= 0.9, done
+
+
 def test_per_round_ratios_pair_runs_of_the_same_round() -> None:
     assert pair_ratios([10.0, 12.0, 30.0], [20.0, 20.0, 30.0]) == {"median": 0.6, "min": 0.5, "max": 1.0}
     assert pair_ratios([], [1.0]) is None

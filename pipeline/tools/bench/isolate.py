@@ -76,19 +76,19 @@ def run_child(command: Sequence[str], log: Path, title: str, timeout: float) -> 
         except BaseException:
             kill_tree(proc.pid)
             raise
-        outlived = _end_leftovers(sampler)
+        unwaited_cpu = sampler.unwaited_cpu()
+        outlived = _end_leftovers(sampler.still_running())
         if outlived:
             log_file.write(f"===== {title}: processes outlived it: {'; '.join(outlived)}\n")
     cpu_after = _children_cpu()
-    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before + unwaited_cpu
     killed = tuple(what for what in outlived if what.endswith(_KILLED))
     return Finished(returncode, seconds, sampler.peak_total / MIB, cpu, sampler.kind, tuple(outlived), killed)
 
 
-def _end_leftovers(sampler: TreeSampler) -> list[str]:
+def _end_leftovers(alive: list[psutil.Process]) -> list[str]:
     """Wait a moment for the processes the child left running (a forkserver, a worker, a cache
     server), kill those still there, and say what became of each."""
-    alive = sampler.still_running()
     if not alive:
         return []
     names = {proc.pid: _name(proc) for proc in alive}

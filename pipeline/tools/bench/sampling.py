@@ -37,6 +37,14 @@ def has_pss() -> bool:
 MEMORY_KIND = "PSS" if has_pss() else "RSS"
 
 
+def _present(proc: psutil.Process) -> bool:
+    """Not yet waited for: running, or exited and a zombie."""
+    try:
+        return proc.is_running()
+    except psutil.Error:
+        return False
+
+
 def _machine_busy() -> float:
     times = psutil.cpu_times()
     return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
@@ -56,6 +64,7 @@ class TreeSampler:
         self.peak_total = 0  # bytes: the largest sum over the tree (PSS, or RSS where there is none)
         self.peak_by_pid: dict[int, int] = {}
         self.seen: dict[int, psutil.Process] = {}  # every process of the tree ever sampled, root aside
+        self.parent_of: dict[int, int] = {}  # their parents' pids, as first seen
         self._gate = PssGate()
         self._cpu_first: dict[int, float] = {}
         self._cpu_last: dict[int, float] = {}
@@ -71,7 +80,12 @@ class TreeSampler:
         except psutil.Error:
             return []
         for child in children:
-            self.seen.setdefault(child.pid, child)
+            if child.pid not in self.seen:
+                try:
+                    self.parent_of[child.pid] = child.ppid()
+                except psutil.Error:
+                    continue
+                self.seen[child.pid] = child
         return [self._root, *children]
 
     def sample(self, force_pss: bool = False) -> None:
@@ -131,6 +145,31 @@ class TreeSampler:
 
     def peak_of(self, pids: Sequence[int]) -> int:
         return max((self.peak_by_pid.get(pid, 0) for pid in pids), default=0)
+
+    def unwaited_cpu(self) -> float:
+        """CPU seconds, as last seen, of the root's children it never waited for (there still,
+        running or exited, once it has ended: a forkserver, a resource tracker) and of everything
+        under them (a forkserver's workers). A process's CPU time reaches its parent only when that
+        parent waits for it: these are not in the root's children's time. Call it as soon as the
+        root has ended: a child the init process reaps first is missed."""
+        root = self._root.pid
+        unwaited = {pid for pid, proc in self.seen.items() if self.parent_of.get(pid) == root and _present(proc)}
+        under = set(unwaited)
+        while True:
+            more = {pid for pid, parent in self.parent_of.items() if parent in under} - under
+            if not more:
+                break
+            under |= more
+        total = 0.0
+        for pid in under:
+            cpu = self._cpu_last.get(pid, 0.0)
+            try:
+                times = self.seen[pid].cpu_times()  # a zombie's too
+                cpu = max(cpu, times.user + times.system)
+            except psutil.Error:
+                pass
+            total += cpu
+        return total
 
     def still_running(self) -> list[psutil.Process]:
         """Processes of the tree (root aside) that are still alive: the same pid and start time."""
