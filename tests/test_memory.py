@@ -32,17 +32,25 @@ def test_the_peak_counts_the_children_too() -> None:
     assert memory.peak >= own + 300 * 2**20 and memory.processes >= 2
 
 
-def test_the_sampling_thread_alone_reads_pss_when_the_tree_grows() -> None:
-    """RSS is sampled every interval and PSS read on a new RSS high: a child's 300 MB, held 2 s,
-    is in the peak without an explicit sample."""
+def _peak_while_a_child_holds_300_mb(hold_seconds: float, start_after: float = 0.0) -> int:
+    """The sampling thread's peak, read while a child started `start_after` seconds into the
+    sampling holds 300 MB of its own for `hold_seconds`; no explicit sample is taken."""
     hold = "import sys, time; block = bytearray(300 * 2**20); block[::4096] = b'x' * len(block[::4096]); " \
-           "print('held', flush=True); time.sleep(2)"
+           f"print('held', flush=True); time.sleep({hold_seconds})"
     memory = PeakMemory(interval=0.05).start()
+    time.sleep(start_after)
     child = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdout.readline().strip() == "held"
     child.wait(timeout=30)
     peak_while_running = memory.peak
     memory.stop()
+    return peak_while_running
+
+
+def test_the_sampling_thread_alone_reads_pss_when_the_tree_grows() -> None:
+    """RSS is sampled every interval and PSS read on a new RSS high: a child's 300 MB, held 2 s,
+    is in the peak without an explicit sample."""
+    peak_while_running = _peak_while_a_child_holds_300_mb(2)
     own, _ = process_memory(__import__("psutil").Process())
     assert peak_while_running >= own + 300 * 2**20
 
@@ -51,15 +59,7 @@ def test_a_process_started_while_sampling_is_counted_once_the_tree_is_looked_up_
     """The tree is cached between samples: a child started well after sampling began, holding
     300 MB for longer than TREE_SECONDS, is still in the peak."""
     assert TREE_SECONDS <= 1.5
-    hold = "import sys, time; block = bytearray(300 * 2**20); block[::4096] = b'x' * len(block[::4096]); " \
-           f"print('held', flush=True); time.sleep(3)"
-    memory = PeakMemory(interval=0.05).start()
-    time.sleep(0.5)  # several samples of the tree without the child
-    child = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
-    assert child.stdout is not None and child.stdout.readline().strip() == "held"
-    child.wait(timeout=30)
-    peak_while_running = memory.peak
-    memory.stop()
+    peak_while_running = _peak_while_a_child_holds_300_mb(3, start_after=0.5)  # several samples without it
     own, _ = process_memory(__import__("psutil").Process())
     assert peak_while_running >= own + 300 * 2**20
 
