@@ -5,7 +5,7 @@
 - `forkserver` starts one such interpreter, early (`start_early`, while the parent is still finding
   the pages), which imports those modules once (`pipeline.run.preload`); each worker is forked
   from it, starts with them loaded and shares their pages. Seven sample images, whole process:
-  2.3 s with spawn, 1.8 s with it (README, figures).
+  median 2.29 s with spawn, 2.03 s with it (README, figures).
 - `auto`: forkserver on Linux, spawn elsewhere. Windows has no fork; on macOS a fork after loading
   these libraries is not safe.
 
