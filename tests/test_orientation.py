@@ -16,7 +16,7 @@ from pipeline.cli import main
 from pipeline.errors import ExitCode
 from pipeline.inputs.pages import turn
 from pipeline.inputs.reader import read_image
-from pipeline.ocr.orientation import MIN_SIDE, PageOrientation, decide, line_turn
+from pipeline.ocr.orientation import MIN_SIDE, PageOrientation, decide, line_turn, needs_model
 
 TEXT = pages.LEFT + pages.RIGHT
 
@@ -106,6 +106,35 @@ def test_a_full_page_turns_when_most_lines_agree_with_the_model() -> None:
                       "model_score": 0.92, "line_degrees": 90, "line_votes": 8, "line_share": 0.875}
 
 
+def test_the_model_is_asked_only_where_it_can_change_the_decision() -> None:
+    """Skipping the page model where the lines read upright (or none votes) never changes a decision:
+    for every vote pattern of up to 8 lines and scores that favour each label, the decision with
+    the model equals the one without it wherever `needs_model` says the model is not needed."""
+    import itertools
+    import random
+
+    rng = random.Random(7)
+    asked = 0
+    for votes in range(0, 9):
+        for lines in itertools.combinations_with_replacement(DEGREES, votes):
+            for favoured in range(4):
+                scores = [rng.random() * 0.1 for _ in DEGREES]
+                scores[favoured] = 0.7 + rng.random() * 0.3
+                with_model = decide(scores, DEGREES, list(lines))
+                if needs_model(list(lines)):
+                    asked += 1
+                    continue
+                without = decide(None, [], list(lines))
+                assert without.degrees == with_model.degrees == 0, (lines, scores)
+                assert (without.model_degrees, without.model_score) == (None, None)
+                assert without.line_share == with_model.line_share and without.confidence == without.line_share
+    assert asked > 0  # and pages whose lines say "turned" still ask it
+    assert needs_model([90, 90, 0]) and not needs_model([0, 0, 90]) and not needs_model([])
+    assert not needs_model([180, 0])  # a tie goes to upright, as in `decide`
+    with pytest.raises(ValueError):
+        decide(None, [], [180] * 8)
+
+
 def test_sparse_pages_stay_upright_and_say_how_sure(tmp_path: Path) -> None:
     """Pages holding one line (a title at the top, a line at the foot, a short caption), scanned:
     upright ones are never turned; turned ones are turned back where both witnesses agree."""
@@ -118,6 +147,7 @@ def test_sparse_pages_stay_upright_and_say_how_sure(tmp_path: Path) -> None:
         upright = records[f"sparse_{seed:03d}_r000.png"]
         assert "orientation" not in upright and upright["orientation_check"]["degrees"] == 0, upright
         assert upright["orientation_check"]["line_degrees"] == 0 and upright["text"]
+        assert upright["orientation_check"]["model_degrees"] is None  # not asked: the line reads upright
     # Measured: all three turned pages are found (model 0.64-0.87 for 180, the line upside down).
     for seed in (0, 1, 2):
         turned = records[f"sparse_{seed:03d}_r180.png"]

@@ -92,9 +92,9 @@ class OrientationCheck(TypedDict):
     """The evidence for a page's orientation and the decision (record field `orientation_check`)."""
 
     degrees: int  # decided: degrees clockwise the page was turned (0: left as it was)
-    confidence: float  # 0..1: the mean of the model's score and the lines' share for `degrees`
-    model_degrees: int  # the page model's best guess
-    model_score: float  # its probability
+    confidence: float  # 0..1: the mean of the model's score and the lines' share for `degrees` (the share alone when the model was not asked)
+    model_degrees: int | None  # the page model's best guess; None: not asked, as most lines read upright
+    model_score: float | None  # its probability
     line_degrees: int | None  # what most voting lines say (None: no line with a clear axis)
     line_votes: int  # lines that voted (long boxes; at most a few)
     line_share: float  # share of them saying `line_degrees`

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+import os
 import sys
 from multiprocessing.context import BaseContext
 
@@ -46,5 +47,9 @@ def context(method: str) -> BaseContext:
 def start_early(method: str) -> None:
     """Start the forkserver now (when `method` uses one), so that it imports while the parent works."""
     if resolved(method) == "forkserver":
+        # Neither this process nor the server multiplies matrices: without this, numpy's OpenBLAS
+        # starts a thread in each that spins for some 50 ms of CPU, while both cores are busy
+        # importing. A forked worker holds no such thread either way.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         context(method)
         multiprocessing.forkserver.ensure_running()
