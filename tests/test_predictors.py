@@ -104,6 +104,9 @@ def test_our_predictors_give_what_paddleocr_gives_on_onnxruntime(family: str) ->
     runtime = runtime_named("onnxruntime")
     settings = {"limit_side_len": 64, "limit_type": "min", "thresh": 0.3, "box_thresh": 0.6, "unclip_ratio": 2.0}
     ours_det = TextDetector(str(models.detection.dir), runtime.session_settings(1), max_side_limit=2000, **settings)
+    # Every input "large": each run gives its arena back (pipeline.ocr.large_inputs), same boxes.
+    shrinking_det = TextDetector(str(models.detection.dir), runtime.session_settings(1), max_side_limit=2000,
+                                 large_input_pixels=1, **settings)
     ours_rec = TextRecognizer(str(models.recognition.dir), SessionSettings())
     kwargs = runtime.predictor_kwargs(1, "cpu", True, 10)
     theirs_det = TextDetection(model_name=models.detection.name, model_dir=models.detection.dir, **settings, **kwargs)
@@ -116,6 +119,7 @@ def test_our_predictors_give_what_paddleocr_gives_on_onnxruntime(family: str) ->
         theirs = theirs_det.predict(image, max_side_limit=2000)[0]["dt_polys"]
         assert len(ours) == len(theirs) > 0, name
         assert all(np.array_equal(a, b) for a, b in zip(ours, theirs)), name
+        assert all(np.array_equal(a, b) for a, b in zip(shrinking_det.detect(image, 2000), ours)), name
         crops = crop(image, sort(ours))
         for batch in (1, 6):
             want = [(r["rec_text"], r["rec_score"]) for r in theirs_rec.predict(crops, batch_size=batch)]

@@ -63,6 +63,7 @@ class DetectionConfig:
     unclip_ratio: float | None
     crop_unclip_ratio: float | None  # for images padded before detection (pad_below_side)
     pad_below_side: int
+    large_input_pixels: int  # larger detector inputs: one at a time across the workers (pipeline.ocr.large_inputs)
     use_idle_cores: bool
     page_orientation: bool
     read_whole_crops: bool
@@ -163,6 +164,7 @@ _NON_NEGATIVE = {
     "limits.max_worker_rss_mb",
     "limits.max_tasks_per_worker",
     "detection.pad_below_side",
+    "detection.large_input_pixels",
     "recognition.width_bucket",
     "engine.mkldnn_cache_capacity",
 }

@@ -86,6 +86,7 @@ def _onnx_models(settings: EngineSettings, models: ResolvedModels, runtime: Runt
         return TextDetector(
             str(models.detection.dir), runtime.session_settings(threads), limit_side_len=det.limit_side_len,
             limit_type=det.limit_type, thresh=det.thresh, box_thresh=det.box_thresh, unclip_ratio=det.unclip_ratio,
+            large_input_pixels=det.large_input_pixels,
         ).detect
 
     rec = TextRecognizer(str(models.recognition.dir), runtime.session_settings(settings.threads))

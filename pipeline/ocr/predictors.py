@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import yaml
 
+from pipeline.ocr.large_inputs import large_run
 from pipeline.ocr.runtimes import SessionSettings
 
 __all__ = ["TextDetector", "TextRecognizer", "box_tools", "detection_thresholds", "import_processors",
@@ -120,8 +121,9 @@ class _OnnxModel:
         self._session = session.session(folder / "inference.onnx", varying_shapes=varying_shapes)
         self._input = self._session.get_inputs()[0].name
 
-    def run(self, batch: np.ndarray) -> list[np.ndarray]:
-        return self._session.run(None, {self._input: np.ascontiguousarray(batch)})  # type: ignore[no-any-return]
+    def run(self, batch: np.ndarray, options: Any = None) -> list[np.ndarray]:
+        """The model's outputs for `batch`; `options`: ONNX Runtime's RunOptions, or None."""
+        return self._session.run(None, {self._input: np.ascontiguousarray(batch)}, options)  # type: ignore[no-any-return]
 
 
 def _as_given(image: np.ndarray) -> np.ndarray:
@@ -148,7 +150,7 @@ class TextDetector:
 
     def __init__(self, folder: str | Path, session: SessionSettings, *, limit_side_len: int | None = None,
                  limit_type: str | None = None, thresh: float | None = None, box_thresh: float | None = None,
-                 unclip_ratio: float | None = None, max_side_limit: int = 4000) -> None:
+                 unclip_ratio: float | None = None, max_side_limit: int = 4000, large_input_pixels: int = 0) -> None:
         det, vision = paddlex_part(_DET), paddlex_part(_VISION)
         folder = Path(folder)
         name, ops, post = _model_config(folder)
@@ -170,13 +172,18 @@ class TextDetector:
             max_candidates=post.get("max_candidates", 1000), use_dilation=post.get("use_dilation", False),
             score_mode=post.get("score_mode", "fast"), box_type=post.get("box_type", "quad"))
         self._max_side_limit = max_side_limit
+        self._large_input_pixels = large_input_pixels  # `pipeline.ocr.large_inputs`
         self._model = _OnnxModel(folder, session, varying_shapes=True)
 
     def detect(self, image: np.ndarray, max_side_limit: int | None = None, unclip_ratio: float | None = None) -> Any:
         images, shapes = self._resize(imgs=[self._read(image)], limit_side_len=None, limit_type=None,
                                       max_side_limit=self._max_side_limit if max_side_limit is None else max_side_limit)
         batch = self._to_batch(imgs=self._to_chw(imgs=self._normalize(imgs=images)))[0]
-        polys, _scores = self._post(self._model.run(batch), shapes, thresh=None, box_thresh=None, unclip_ratio=unclip_ratio)
+        del images  # the resized page: the batch holds it now
+        with large_run(batch.shape[2] * batch.shape[3], self._large_input_pixels) as options:
+            maps = self._model.run(batch, options)
+        del batch
+        polys, _scores = self._post(maps, shapes, thresh=None, box_thresh=None, unclip_ratio=unclip_ratio)
         return polys[0]  # type: ignore[no-any-return]
 
 

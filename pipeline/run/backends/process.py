@@ -27,6 +27,7 @@ from typing import Any, Callable, ClassVar, Sequence, TypeVar
 import psutil
 
 from pipeline.errors import RunFailed
+from pipeline.ocr import large_inputs
 from pipeline.run.backends.base import ExecutorBackend, Initializer
 from pipeline.run.start_method import context
 from pipeline.run.worker import init_worker
@@ -47,6 +48,12 @@ def _announce(news: SimpleQueue, initializer: Initializer | None, *initargs: Any
     news.put((os.getpid(), False))
     if initializer is not None:
         initializer(*initargs)
+
+
+def _sharing_lock(lock: Any, initializer: Initializer, *initargs: Any) -> None:
+    """Worker initializer: take the pool's lock for large detector inputs, then run `initializer`."""
+    large_inputs.install(lock)
+    initializer(*initargs)
 
 
 def _counted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -216,9 +223,11 @@ class ProcessBackend(ExecutorBackend):
 
     def make_executor(self) -> Executor:
         limits = self.config.limits
-        return RecyclingPool(self.workers, context(self.config.start_method), type(self).initializer,
-                             (self.config, self.models), max_tasks=limits.max_tasks_per_worker,
-                             max_rss_mb=limits.max_worker_rss_mb)
+        start = context(self.config.start_method)
+        # Each pool its own lock: one a killed worker held dies with its pool.
+        return RecyclingPool(self.workers, start, _sharing_lock,
+                             (start.Lock(), type(self).initializer, self.config, self.models),
+                             max_tasks=limits.max_tasks_per_worker, max_rss_mb=limits.max_worker_rss_mb)
 
     def is_crash(self, exc: BaseException) -> bool:
         return isinstance(exc, BrokenExecutor)
