@@ -30,6 +30,24 @@ def test_tells_upside_down_lines_from_upright_ones(classifier: LineAngleClassifi
     assert classifier.upside_down([]) == []
 
 
+def test_lines_the_orientation_pass_asked_about_are_not_classified_again() -> None:
+    classifier = LineAngleClassifier(threads=1)
+    upright = [pages.render([(8, 6, text)], (20 + 13 * len(text), 40)) for text in LINES]
+    crops = upright + [cv2.rotate(crop, cv2.ROTATE_180) for crop in upright]
+    want = LineAngleClassifier(threads=1).upside_down(crops)
+    assert want == [False] * len(upright) + [True] * len(upright)
+    classified: list[int] = []
+    real = classifier._classify
+    classifier._classify = lambda batch: classified.append(len(batch)) or real(batch)  # type: ignore[method-assign]
+    assert classifier.flipped(crops[1:4]) == want[1:4]  # the page orientation pass, on a few lines
+    assert classifier.upside_down(crops) == want  # recognition, on all of them
+    assert classified == [3, len(crops) - 3]
+    assert classifier.upside_down(crops) == want and classified[-1] == len(crops)  # asked once only
+    copies = [crop.copy() for crop in crops[1:4]]
+    classifier.flipped(crops[1:4])
+    assert classifier.upside_down(copies) == want[1:4] and classified[-1] == 3  # other crops: asked anew
+
+
 def test_the_recognizer_has_the_last_word(classifier: LineAngleClassifier) -> None:
     """A line the model calls upside down is read both ways; the better reading wins."""
     upright = [pages.render([(8, 6, text)], (20 + 13 * len(text), 40)) for text in LINES[:2]]

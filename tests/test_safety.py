@@ -425,7 +425,7 @@ def test_workers_retire_between_tasks_and_are_replaced(limit: str) -> None:
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="worker retirement needs Python 3.11")
 def test_the_process_backend_makes_a_retiring_pool_with_the_config_limits(tmp_path: Path) -> None:
     from pipeline.ocr.models import resolve_models
-    from pipeline.run.backends.process import ProcessBackend, RecyclingPool
+    from pipeline.run.backends.process import ProcessBackend, RecyclingPool, _sharing_lock
     from pipeline.run.settings import run_config
 
     config = run_config(_limits_config(tmp_path, max_tasks_per_worker=7, max_worker_rss_mb=300))
@@ -433,7 +433,8 @@ def test_the_process_backend_makes_a_retiring_pool_with_the_config_limits(tmp_pa
     try:
         assert isinstance(executor, RecyclingPool)
         assert executor._retire_after == (7, 300 * 1024 * 1024)
-        assert executor._initializer is ProcessBackend.initializer  # fault-injection tests swap it
+        # The pool's lock for large inputs first, then the initializer (fault-injection tests swap it).
+        assert executor._initializer is _sharing_lock and executor._initargs[1] is ProcessBackend.initializer
     finally:
         executor.shutdown()
 

@@ -47,14 +47,27 @@ class LineAngleClassifier:
     def __init__(self, threads: int = 1) -> None:
         model = bundled_model("rapidocr_onnxruntime", "models", "ch_ppocr_mobile_v2.0_cls_infer.onnx")
         self._session = LazySession(model, threads)
+        # The answers of the last `flipped` call by crop (the crop kept, so its id is not reused):
+        # the page orientation pass asks about a page's longest lines, and recognition asks about
+        # the same crop objects right after.
+        self._known: dict[int, tuple[np.ndarray, bool]] = {}
 
     @timed("line angle")
     def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
         """For each crop: does the model think it is upside down (180 more likely than 0)?"""
-        return self.flipped(crops)
+        known, self._known = self._known, {}
+        asked = [crop for crop in crops if known.get(id(crop), (None,))[0] is not crop]
+        answers = dict(zip(map(id, asked), self._classify(asked)))
+        return [answers[id(crop)] if id(crop) in answers else known[id(crop)][1] for crop in crops]
 
     def flipped(self, crops: list[np.ndarray]) -> list[bool]:
-        """`upside_down` without its stage timer, for a caller that times itself (page orientation)."""
+        """`upside_down` without its stage timer, for a caller that times itself (page orientation);
+        the answers are kept for the next `upside_down` call."""
+        flags = self._classify(crops)
+        self._known = {id(crop): (crop, flag) for crop, flag in zip(crops, flags)}
+        return flags
+
+    def _classify(self, crops: list[np.ndarray]) -> list[bool]:
         flags: list[bool] = []
         for start in range(0, len(crops), _BATCH):
             batch = np.stack([_normalise(crop) for crop in crops[start : start + _BATCH]])
