@@ -92,7 +92,9 @@ class OrientationCheck(TypedDict):
     """The evidence for a page's orientation and the decision (record field `orientation_check`)."""
 
     degrees: int  # decided: degrees clockwise the page was turned (0: left as it was)
-    confidence: float  # 0..1: the mean of the model's score and the lines' share for `degrees` (the share alone when the model was not asked)
+    # 0..1: the mean of the model's score and the lines' share for `degrees` (the share alone when
+    # the model was not asked)
+    confidence: float
     model_degrees: int | None  # the page model's best guess; None: not asked, as most lines read upright
     model_score: float | None  # its probability
     line_degrees: int | None  # what most voting lines say (None: no line with a clear axis)

@@ -179,7 +179,7 @@ class TextDetector:
         images, shapes = self._resize(imgs=[self._read(image)], limit_side_len=None, limit_type=None,
                                       max_side_limit=self._max_side_limit if max_side_limit is None else max_side_limit)
         batch = self._to_batch(imgs=self._to_chw(imgs=self._normalize(imgs=images)))[0]
-        del images  # the resized page: the batch holds it now
+        del images  # the resized page, copied into the batch: not held through the run
         with large_run(batch.shape[2] * batch.shape[3], self._large_input_pixels) as options:
             maps = self._model.run(batch, options)
         del batch
