@@ -20,11 +20,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pypdfium2 as pdfium
 
 from pipeline.core.types import Line
 from pipeline.errors import ImageReadError, one_line
+
+if TYPE_CHECKING:
+    import pypdfium2 as pdfium
 
 __all__ = ["PdfPageSize", "check_file_size", "count_pdf_pages", "embedded_lines", "open_pdf", "page_pixel_size",
            "render_page"]
@@ -44,6 +48,10 @@ class PdfPageSize:
 def open_pdf(path: Path, max_pages: int | None = None) -> Iterator[pdfium.PdfDocument]:
     """The document at `path`, under the PDFium lock; ImageReadError if it cannot be opened, has no
     pages or more than `max_pages`."""
+    # Imported here, on the first PDF: a run of images, and the forkserver that preloads what
+    # workers import, skip its 26 ms.
+    import pypdfium2 as pdfium
+
     with PDFIUM_LOCK:
         try:
             doc = pdfium.PdfDocument(str(path))
@@ -100,6 +108,8 @@ def page_pixel_size(path: Path, page: int, dpi: int, max_pixels: int, max_pages:
 def _get_page(doc: pdfium.PdfDocument, page: int) -> pdfium.PdfPage:
     if not 0 <= page < len(doc):
         raise ImageReadError(f"page {page} out of range (PDF has {len(doc)} pages)")
+    import pypdfium2 as pdfium  # loaded already: `doc` is open
+
     try:
         return doc[page]
     except pdfium.PdfiumError as exc:
@@ -138,6 +148,8 @@ def _turned(x: float, y: float, rotation: int, width: float, height: float) -> t
 def embedded_lines(path: Path, page: int, dpi: int, max_pixels: int, max_pages: int | None = None) -> list[Line]:
     """The page's text layer as lines (PDFium's text rectangles, each a run of text on one line),
     boxed in the pixels of the page rendered at `dpi`; empty when the page has no text layer."""
+    import pypdfium2 as pdfium  # loaded by `open_pdf`; named here for its error
+
     with open_pdf(path, max_pages) as doc:
         pdf_page = _get_page(doc, page)
         size = _page_size(pdf_page, dpi, max_pixels)  # as rendered: turned by the page's /Rotate
