@@ -35,7 +35,8 @@ class SessionSettings:
         MiB at the same CPU. The arena stays: off, it cost 50-80% more detection CPU and peaked at
         660 MiB; given back after each run (arena shrinkage), it cost 35% more detection CPU and
         left the peak as it was (395 MiB), which the arena holds once reached: the detection cap
-        (`detection.max_side_limit`) bounds it."""
+        (`detection.max_side_limit`) bounds it. Only a large input's run gives it back
+        (`pipeline.ocr.large_inputs`), as two workers each holding one page's peak were the run's."""
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
