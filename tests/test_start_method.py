@@ -4,7 +4,10 @@ has imported their modules), spawn elsewhere and on request. Both are run here, 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +15,8 @@ import psutil
 import pytest
 from conftest import SAMPLES
 
+from pipeline.__main__ import early_start_method
+from pipeline.cli import _parser
 from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.ocr.models import ResolvedModels
@@ -81,3 +86,92 @@ def test_no_process_is_left_running_once_a_forkserver_run_exits(tmp_path: Path) 
     for leftover in done.outlived:
         seconds = float(leftover.rsplit("gone within ", 1)[1].rstrip("s"))
         assert seconds <= 0.5, done.outlived
+
+
+def _config_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_the_entry_reads_the_start_method_of_plain_run_and_watch_commands(tmp_path: Path) -> None:
+    spawn = _config_file(tmp_path, "start_method: spawn\nworkers: 2\n")
+    assert early_start_method(["run", "in"]) == "auto"
+    assert early_start_method(["--debug", "watch", "in", "-q"]) == "auto"
+    assert early_start_method(["run", "in", "--backend", "process", "-w", "2"]) == "auto"
+    assert early_start_method(["run", "--backend=process", "in"]) == "auto"
+    assert early_start_method(["run", "in", "-c", spawn]) == "spawn"
+    assert early_start_method(["run", "in", f"--config={spawn}"]) == "spawn"
+    assert early_start_method(["run", "in", "--config", _config_file(tmp_path, "workers: 2\n")]) == "auto"
+    assert early_start_method(["run", "in", "-c", _config_file(tmp_path, "")]) == "auto"
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["config"], ["bench", "in"], ["eval", "labels", "results"], ["in", "run"],
+    ["run", "in", "--backend", "thread"], ["run", "in", "--backend"], ["run", "in", "--backend=serial"],
+    ["run", "in", "--back", "process"], ["run", "in", "--conf", "x.yaml"], ["run", "in", "-cx.yaml"],
+    ["run", "in", "-qc", "x.yaml"], ["run", "-h"], ["run", "--", "--backend"],
+    ["run", "in", "-c", "/nonexistent/config.yaml"],
+])
+def test_the_entry_starts_nothing_where_the_arguments_leave_doubt(argv: list[str]) -> None:
+    assert early_start_method(argv) is None
+
+
+def test_the_entry_reads_no_config_that_is_not_a_small_regular_file(tmp_path: Path) -> None:
+    assert early_start_method(["run", "in", "-c", str(tmp_path)]) is None
+    assert early_start_method(["run", "in", "-c", _config_file(tmp_path, "- a list\n")]) is None
+    assert early_start_method(["run", "in", "-c", _config_file(tmp_path, "start_method: [1]\n")]) is None
+    assert early_start_method(["run", "in", "-c", _config_file(tmp_path, "a: [unclosed\n")]) is None
+    big = _config_file(tmp_path, "start_method: spawn\n" + "#" * (1 << 20))
+    assert early_start_method(["run", "in", "-c", big]) is None
+    if LINUX:  # read twice, a FIFO would give the command only what the entry left of it
+        fifo = tmp_path / "fifo.yaml"
+        os.mkfifo(fifo)
+        assert early_start_method(["run", "in", "-c", str(fifo)]) is None
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "in"], ["--debug", "run", "in", "-w", "2", "--backend", "process"], ["watch", "inbox", "--once"],
+    ["run", "a", "b", "--backend=process", "--config", "CONFIG", "-q"], ["run", "in", "-c", "CONFIG"],
+])
+def test_where_the_entry_reads_the_arguments_argparse_reads_them_alike(tmp_path: Path, argv: list[str]) -> None:
+    config = _config_file(tmp_path, "start_method: spawn\n")
+    argv = [config if arg == "CONFIG" else arg for arg in argv]
+    args = _parser().parse_args(argv)
+    expected = "spawn" if args.config else "auto"
+    assert args.backend == "process"
+    assert early_start_method(argv) == expected
+
+
+def _forkservers_seen(command: list[str], log: Path) -> int:
+    """Run `command`, watching its children; how many forkservers it started (its workers, forked
+    from one, show the same command line, but are the server's children)."""
+    seen: set[int] = set()
+    with log.open("wb") as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        parent = psutil.Process(child.pid)
+        while child.poll() is None:
+            try:
+                for process in parent.children():
+                    try:
+                        if "multiprocessing.forkserver" in " ".join(process.cmdline()):
+                            seen.add(process.pid)
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            time.sleep(0.01)
+    assert child.returncode == 0, log.read_text(encoding="utf-8")
+    return len(seen)
+
+
+@pytest.mark.skipif(not LINUX, reason="the forkserver default is Linux's")
+def test_a_run_whose_config_says_spawn_starts_no_forkserver(tmp_path: Path) -> None:
+    """The entry starts the forkserver before the command reads its config: it must read the same
+    start method, or a run configured to spawn (where forking is unsafe) would still fork one."""
+    image = str(SAMPLES / "screenshot_ui.png")
+    base = [sys.executable, "-m", "pipeline", "run", image, "-o", str(tmp_path / "out.jsonl"), "-q", "--workers", "1",
+            "--overwrite"]
+    assert _forkservers_seen(base, tmp_path / "log") == 1
+    spawn = _config_file(tmp_path, "start_method: spawn\n")
+    assert _forkservers_seen([*base, "-c", spawn], tmp_path / "log") == 0
