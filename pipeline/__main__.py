@@ -32,11 +32,13 @@ def _options(args: Sequence[str]) -> dict[str, str] | None:
         name, equals, value = token.partition("=")
         if token == "--" or token in ("-h", "--help"):
             return None
-        if name in (_BACKEND, _CONFIG, "-c"):
-            found[_CONFIG if name == "-c" else name] = value if equals else next(tokens, "")
+        if token == "-c":
+            found[_CONFIG] = next(tokens, "")
+        elif name in (_BACKEND, _CONFIG):
+            found[name] = value if equals else next(tokens, "")
         elif token.startswith("-c") or any(
                 len(name) > 2 and full.startswith(name) for full in (_BACKEND, _CONFIG)):
-            return None  # `-cFILE`, or an abbreviation argparse would accept
+            return None  # `-cFILE` or `-c=FILE`, or an abbreviation argparse would accept
         elif token.startswith("-") and not token.startswith("--") and "c" in token:
             return None  # short flags run together, such as `-qc FILE`
     return found

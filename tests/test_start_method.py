@@ -109,7 +109,7 @@ def test_the_entry_reads_the_start_method_of_plain_run_and_watch_commands(tmp_pa
 @pytest.mark.parametrize("argv", [
     [], ["config"], ["bench", "in"], ["eval", "labels", "results"], ["in", "run"],
     ["run", "in", "--backend", "thread"], ["run", "in", "--backend"], ["run", "in", "--backend=serial"],
-    ["run", "in", "--back", "process"], ["run", "in", "--conf", "x.yaml"], ["run", "in", "-cx.yaml"],
+    ["run", "in", "--back", "process"], ["run", "in", "--conf", "x.yaml"], ["run", "in", "-cx.yaml"], ["run", "in", "-c=x.yaml"],
     ["run", "in", "-qc", "x.yaml"], ["run", "-h"], ["run", "--", "--backend"],
     ["run", "in", "-c", "/nonexistent/config.yaml"],
 ])
