@@ -83,11 +83,10 @@ def entry() -> None:
     method = early_start_method(sys.argv[1:])
     if method is not None:
         from pipeline.errors import ConfigError
-        from pipeline.run.start_method import resolved, start_early
+        from pipeline.run.start_method import start_early
 
         try:
-            if resolved(method) == "forkserver":
-                start_early(method)
+            start_early(method)  # nothing for a method that spawns
         except ConfigError:  # a forkserver where there is none: the command reports it
             pass
     from pipeline.cli import entry as run_command
