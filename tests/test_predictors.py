@@ -18,6 +18,7 @@ import yaml
 from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.inputs.reader import read_image
+from pipeline.ocr.engine import _bucket_recognition_widths
 from pipeline.ocr.models import ResolvedModels, resolve_models
 from pipeline.ocr.predictors import TextDetector, TextRecognizer, box_tools, detection_thresholds, whole_pixel_shift
 from pipeline.ocr.runtimes import SessionSettings, runtime_named
@@ -111,6 +112,10 @@ def test_our_predictors_give_what_paddleocr_gives_on_onnxruntime(family: str) ->
     kwargs = runtime.predictor_kwargs(1, "cpu", True, 10)
     theirs_det = TextDetection(model_name=models.detection.name, model_dir=models.detection.dir, **settings, **kwargs)
     theirs_rec = TextRecognition(model_name=models.recognition.name, model_dir=models.recognition.dir, **kwargs)
+    # Inputs padded to a width bucket (recognition.width_bucket): ours pads as PaddleX's wrapped resize.
+    ours_bucketed = TextRecognizer(str(models.recognition.dir), SessionSettings(), width_bucket=96)
+    theirs_bucketed = TextRecognition(model_name=models.recognition.name, model_dir=models.recognition.dir, **kwargs)
+    _bucket_recognition_widths(theirs_bucketed, 96)
     sort, crop = box_tools()
     lines = 0
     for name in IMAGES:
@@ -124,8 +129,23 @@ def test_our_predictors_give_what_paddleocr_gives_on_onnxruntime(family: str) ->
         for batch in (1, 6):
             want = [(r["rec_text"], r["rec_score"]) for r in theirs_rec.predict(crops, batch_size=batch)]
             assert ours_rec.recognize(crops, batch) == want, (name, batch)
+            want = [(r["rec_text"], r["rec_score"]) for r in theirs_bucketed.predict(crops, batch_size=batch)]
+            assert ours_bucketed.recognize(crops, batch) == want, (name, batch, "bucketed")
         lines += len(crops)
     assert lines > 5
+
+
+def test_the_detectors_input_has_the_bits_of_paddlexs_normalisation() -> None:
+    """The page is normalised straight into the model's input: the same float32 values as PaddleX's
+    NormalizeImage, ToCHWImage and ToBatch (boxes alone would not show a small difference)."""
+    detector = TextDetector(str(_pair("PP-OCRv6_tiny").detection.dir), SessionSettings())
+    pages = [read_image(SAMPLES / name) for name in IMAGES]
+    pages.append(np.random.default_rng(7).integers(0, 256, (37, 53, 3), dtype=np.uint8))  # every byte value
+    for page in pages:
+        theirs = detector._to_batch(imgs=detector._to_chw(imgs=detector._normalize(imgs=[page])))[0]
+        ours = detector._batch(page)
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        assert np.array_equal(ours, theirs)
 
 
 _LEAN_PROBE = """
@@ -135,6 +155,7 @@ from pipeline.ocr.models import resolve_models
 from pipeline.ocr.engine import OcrEngine
 from pipeline.ocr.registry import EngineSettings
 from pipeline.inputs.reader import read_image
+from pipeline.ocr.engine import _bucket_recognition_widths
 config = run_config(None, {"workers": 1})
 engine = OcrEngine(EngineSettings.of(config), resolve_models(config.models, config.engine.runtime))
 engine.warm_up()

@@ -89,9 +89,8 @@ def _onnx_models(settings: EngineSettings, models: ResolvedModels, runtime: Runt
             large_input_pixels=det.large_input_pixels,
         ).detect
 
-    rec = TextRecognizer(str(models.recognition.dir), runtime.session_settings(settings.threads))
-    if settings.recognition.width_bucket:
-        rec.resize_norm = _PadToBucket(rec.resize_norm, settings.recognition.width_bucket)
+    rec = TextRecognizer(str(models.recognition.dir), runtime.session_settings(settings.threads),
+                         width_bucket=settings.recognition.width_bucket)
     return detector, rec.recognize
 
 
