@@ -69,7 +69,9 @@ def test_pss_is_read_on_a_new_rss_high_or_after_a_while_not_on_every_sample() ->
     assert gate.due(1000)  # the first sample
     assert not gate.due(1000) and not gate.due(1010)  # flat: no read
     assert gate.due(1100)  # a new high
+    assert not gate.due(700) and not gate.due(1000) and not gate.due(1110)  # down and up again, below the high
     assert gate.due(1000, force=True)
+    assert not gate.due(1100) and gate.due(1200)  # the high is the run's, not the last read's
 
 
 def test_a_run_summary_gives_the_peak_memory_of_parent_and_workers(tmp_path: Path, config: Config) -> None:
