@@ -19,6 +19,7 @@ from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.inputs.reader import read_image
 from pipeline.ocr.engine import _bucket_recognition_widths
+from pipeline.ocr.paddlex_parts import paddlex_part
 from pipeline.ocr.models import ResolvedModels, resolve_models
 from pipeline.ocr.predictors import TextDetector, TextRecognizer, box_tools, detection_thresholds, whole_pixel_shift
 from pipeline.ocr.runtimes import SessionSettings, runtime_named
@@ -156,6 +157,7 @@ from pipeline.ocr.engine import OcrEngine
 from pipeline.ocr.registry import EngineSettings
 from pipeline.inputs.reader import read_image
 from pipeline.ocr.engine import _bucket_recognition_widths
+from pipeline.ocr.paddlex_parts import paddlex_part
 config = run_config(None, {"workers": 1})
 engine = OcrEngine(EngineSettings.of(config), resolve_models(config.models, config.engine.runtime))
 engine.warm_up()
@@ -225,7 +227,7 @@ def test_our_crop_copies_the_bytes_paddlexs_warp_gives(monkeypatch: pytest.Monke
     tall ones (turned), and turned boxes (warped as PaddleX does)."""
     from pipeline.ocr import predictors
 
-    theirs = predictors.paddlex_part(predictors._CROP).CropByPolys(det_box_type="quad")
+    theirs = paddlex_part(predictors._CROP).CropByPolys(det_box_type="quad")
     shifts: list[bool] = []
 
     def counted(points: np.ndarray) -> tuple[int, int, int, int] | None:

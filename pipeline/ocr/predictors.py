@@ -1,14 +1,6 @@
 """PaddleOCR's text detection and recognition predictors for the ONNX runtimes, made of PaddleX's
-own pre- and post-processing, without importing the `paddlex` package.
-
-Why: `import paddleocr` (which imports `paddlex`) costs each worker about 2 s and 125 MiB before
-its first page, because paddlex's package `__init__` loads every model family it knows, with
-pandas, matplotlib, the GenAI client and more. A text predictor needs only a few small modules
-(the detection and recognition processors, box sorting and cropping) that import numpy, cv2,
-pyclipper and shapely. `paddlex_part` imports such a module under its own name while its parent
-packages are registered empty (their `__init__` code skipped), then takes the empty packages out
-of `sys.modules` again, so that a later `import paddlex` runs the real package and finds the same
-modules.
+own pre- and post-processing, without importing the `paddlex` package (`pipeline.ocr.paddlex_parts`
+imports those modules apart: `import paddleocr` costs a worker about 2 s and 125 MiB).
 
 `TextDetector` and `TextRecognizer` read a model folder's `inference.yml` and chain those
 processors as PaddleX's `TextDetRunnerPredictor` / `TextRecRunnerPredictor` do (their `_build`
@@ -19,13 +11,7 @@ boxes, texts and scores equal `paddleocr.TextDetection` / `TextRecognition` on
 
 from __future__ import annotations
 
-import importlib
-import importlib.machinery
-import importlib.util
 import math
-import sys
-import threading
-import types
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,10 +19,11 @@ import numpy as np
 import yaml
 
 from pipeline.ocr.large_inputs import large_run
+from pipeline.ocr.paddlex_parts import paddlex_part
 from pipeline.ocr.runtimes import SessionSettings
 
 __all__ = ["TextDetector", "TextRecognizer", "box_tools", "detection_thresholds", "import_processors",
-           "paddlex_part", "whole_pixel_shift"]
+           "whole_pixel_shift"]
 
 _DET = "paddlex.inference.models.text_detection.processors"
 _REC = "paddlex.inference.models.text_recognition.processors"
@@ -49,43 +36,6 @@ _MAX_LIMIT_MODELS = frozenset({
     "PP-OCRv5_mobile_det", "PP-OCRv5_server_det", "PP-OCRv6_tiny_det", "PP-OCRv6_small_det",
     "PP-OCRv6_medium_det",
 })
-
-
-_IMPORTING = threading.Lock()  # one stubbed import at a time: thread-backend engines are built at once
-
-
-def _empty_package(name: str, folder: Path) -> types.ModuleType:
-    module = types.ModuleType(name)
-    module.__path__ = [str(folder)]
-    module.__package__ = name
-    module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
-    module.__spec__.submodule_search_locations = [str(folder)]
-    return module
-
-
-def paddlex_part(name: str) -> types.ModuleType:
-    """The paddlex module `name` (dotted), imported without running its parent packages' `__init__`."""
-    with _IMPORTING:
-        return sys.modules.get(name) or _import_apart(name)
-
-
-def _import_apart(name: str) -> types.ModuleType:
-    spec = importlib.util.find_spec("paddlex")  # finds the package without importing it
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the OCR engine needs the 'paddlex' package: pip install paddlex==3.7.2")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    parts = name.split(".")
-    added = []
-    for depth in range(1, len(parts)):
-        package = ".".join(parts[:depth])
-        if package not in sys.modules:
-            sys.modules[package] = _empty_package(package, root.joinpath(*parts[1:depth]))
-            added.append(package)
-    try:
-        return importlib.import_module(name)
-    finally:
-        for package in added:  # a later `import paddlex` runs the real package code
-            sys.modules.pop(package, None)
 
 
 def _model_config(folder: Path) -> tuple[str, dict[str, dict[str, Any]], dict[str, Any]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +68,8 @@ class Runtime:
             raise ConfigError(f"engine.runtime '{self.name}' needs the onnxruntime module: pip install {self.distribution}")
         if self.distribution != "onnxruntime":
             # onnxruntime and onnxruntime-openvino both install the `onnxruntime` module.
+            from importlib import metadata  # here: a worker never checks, and the import costs it 0.03 s
+
             try:
                 metadata.version(str(self.distribution))
             except metadata.PackageNotFoundError:
