@@ -9,7 +9,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from pipeline.config import Config
+from pipeline.run import memory
 from pipeline.run.memory import TREE_SECONDS, PeakMemory, PssGate, process_memory
 from pipeline.run.runner import run
 
@@ -64,14 +67,23 @@ def test_a_process_started_while_sampling_is_counted_once_the_tree_is_looked_up_
     assert peak_while_running >= own + 300 * 2**20
 
 
-def test_pss_is_read_on_a_new_rss_high_or_after_a_while_not_on_every_sample() -> None:
+def test_pss_is_read_on_a_new_rss_high_or_after_a_while_not_on_every_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(memory.time, "perf_counter", lambda: clock[0])
+
+    def due(rss: int, after: float = 0.1, force: bool = False) -> bool:
+        clock[0] += after
+        return gate.due(rss, force)
+
     gate = PssGate()
-    assert gate.due(1000)  # the first sample
-    assert not gate.due(1000) and not gate.due(1010)  # flat: no read
-    assert gate.due(1100)  # a new high
-    assert not gate.due(700) and not gate.due(1000) and not gate.due(1110)  # down and up again, below the high
-    assert gate.due(1000, force=True)
-    assert not gate.due(1100) and gate.due(1200)  # the high is the run's, not the last read's
+    assert due(1000)  # the first sample
+    assert not due(1000) and not due(1010)  # flat: no read
+    assert not due(1100)  # a new high, but 0.3 s after the last read: not yet
+    assert due(1100, after=memory.HIGH_GAP_SECONDS)  # still high, later: read
+    assert not due(700, after=1.0) and not due(1000) and not due(1110)  # down and up again, below the high
+    assert due(1000, force=True)
+    assert not due(1100, after=1.0) and due(1200, after=0.2)  # the high is the run's, not the last read's
+    assert not due(500) and due(500, after=memory.PSS_SECONDS)  # flat for a while: read again
 
 
 def test_a_run_summary_gives_the_peak_memory_of_parent_and_workers(tmp_path: Path, config: Config) -> None:
