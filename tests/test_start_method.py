@@ -175,3 +175,25 @@ def test_a_run_whose_config_says_spawn_starts_no_forkserver(tmp_path: Path) -> N
     assert _forkservers_seen(base, tmp_path / "log") == 1
     spawn = _config_file(tmp_path, "start_method: spawn\n")
     assert _forkservers_seen([*base, "-c", spawn], tmp_path / "log") == 0
+
+
+_PARENT_IMPORTS = """
+import json, sys
+from pathlib import Path
+from pipeline.cli import _parser
+from pipeline.run.runner import run
+from pipeline.inputs.discover import discover
+found = discover([Path(sys.argv[1]).resolve()], base=Path(sys.argv[1]).resolve())
+print(json.dumps({"pages": len(found.images),
+                  "loaded": sorted(m for m in ("numpy", "cv2", "onnxruntime", "pipeline.run.worker") if m in sys.modules)}))
+"""
+
+
+def test_the_parent_finds_its_pages_without_the_workers_imports() -> None:
+    """Until its workers are asked for, the parent imports neither numpy, OpenCV nor the worker's
+    code (0.1 s, while the workers wait for it): it only counts pages."""
+    done = subprocess.run([sys.executable, "-c", _PARENT_IMPORTS, str(SAMPLES)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["pages"] >= 7 and found["loaded"] == [], found

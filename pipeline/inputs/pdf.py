@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from pipeline.core.types import Line
 from pipeline.errors import ImageReadError, one_line
 
 if TYPE_CHECKING:
+    import numpy as np
     import pypdfium2 as pdfium
 
 __all__ = ["PdfPageSize", "check_file_size", "count_pdf_pages", "embedded_lines", "open_pdf", "page_pixel_size",
@@ -117,6 +116,8 @@ def _get_page(doc: pdfium.PdfDocument, page: int) -> pdfium.PdfPage:
 
 def render_page(path: Path, page: int, dpi: int, max_pixels: int, max_pages: int | None = None) -> np.ndarray:
     """Page `page` (0-based) as a C-contiguous uint8 BGR array, on white, at `dpi` or less."""
+    import numpy as np  # here: the parent counts a PDF's pages but never renders one
+
     with open_pdf(path, max_pages) as doc:
         pdf_page = _get_page(doc, page)
         size = _page_size(pdf_page, dpi, max_pixels)

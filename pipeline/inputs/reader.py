@@ -17,6 +17,9 @@ photos is handled here and nowhere else:
   restored afterwards, so importing this module changes nothing;
 * anything that cannot be OCR'd raises :class:`ImageReadError` with a one-line reason;
   truncated files are reported as errors rather than returned as half-gray images.
+
+numpy and OpenCV are imported by the functions that decode: the parent only counts pages and reads
+bytes, and those two imports cost it 0.1 s while its workers wait for it (`pipeline.run.tasks`).
 """
 
 from __future__ import annotations
@@ -25,14 +28,13 @@ import io
 import os
 import re
 import stat
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import cv2
-import numpy as np
 from PIL import Image, ImageFile
 # Registered now: Image.open otherwise imports all of Pillow's 45 plugins to find TIFF and WebP,
 # which preinit leaves out (36 ms, on the first TIFF a run counts and each worker reads).
@@ -40,6 +42,9 @@ from PIL import TiffImagePlugin, WebPImagePlugin  # noqa: F401
 
 from pipeline.errors import ImageReadError, one_line
 from pipeline.inputs.filetypes import IMAGE_EXTENSIONS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -115,6 +120,9 @@ def read_image(path: Path, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, 
 def decode_image(data: bytes, page: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, *,
                  max_pages: int = DEFAULT_MAX_PAGES) -> np.ndarray:
     """`read_image` of a file's bytes already in memory (shipped to a worker that cannot see the file)."""
+    import cv2
+    import numpy as np
+
     if not data:
         raise ImageReadError("empty file (0 bytes)")
     with _library_settings(), _open_header(io.BytesIO(data)) as img:
@@ -277,6 +285,9 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
 
 def _decode_with_cv2(data: bytes, img: Image.Image) -> np.ndarray:
     """Decode a single-image file with OpenCV, falling back to Pillow if OpenCV gives up."""
+    import cv2
+    import numpy as np
+
     width, height = img.size
     if img.format in _JPEG_FORMATS and not _jpeg_is_complete(data):
         # libjpeg pads a truncated JPEG with gray and only warns; OpenCV returns that image.
@@ -310,6 +321,8 @@ def _decode_with_cv2(data: bytes, img: Image.Image) -> np.ndarray:
 
 
 def _decode_with_pillow(img: Image.Image, page: int) -> np.ndarray:
+    import numpy as np
+
     where = f" on page {page}" if page else ""
     try:
         img.load()
@@ -382,6 +395,9 @@ def _jpeg_is_complete(data: bytes) -> bool:
 
 def _to_bgr(array: np.ndarray, *, rgb_order: bool, alpha: bool) -> np.ndarray:
     """Any decoded layout (gray, gray+alpha, colour, colour+alpha; any depth) -> uint8 BGR."""
+    import cv2
+    import numpy as np
+
     array = _to_uint8(array)
     if array.ndim == 2:
         array = array[:, :, np.newaxis]
@@ -399,6 +415,8 @@ def _to_bgr(array: np.ndarray, *, rgb_order: bool, alpha: bool) -> np.ndarray:
 
 
 def _composite_on_white(array: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     # White, not black: transparent regions are usually the paper around dark text.
     color = array[:, :, :-1].astype(np.uint16)
     weight = array[:, :, -1:].astype(np.uint16)
@@ -421,6 +439,8 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     Wider pages are converted a block of rows at a time, so no full-size 32- or 64-bit copy of a
     large 16-bit or float page is ever made (it would be 2-4x the page's own memory).
     """
+    import numpy as np
+
     if array.dtype == np.uint8:
         return array
     if array.dtype == np.bool_:
@@ -466,6 +486,8 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
 
 def _finite_range(array: np.ndarray) -> tuple[float, float]:
     """(min, max) of the finite samples, block by block; (inf, -inf) when there are none."""
+    import numpy as np
+
     low, high = float("inf"), float("-inf")
     for rows in _row_blocks(array):
         block = array[rows]
@@ -492,6 +514,8 @@ def _orientation(img: Image.Image) -> int:
 
 
 def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    import numpy as np
+
     # Same transforms as PIL.ImageOps.exif_transpose; numpy views, made contiguous later.
     if orientation == 2:
         return array[:, ::-1]
@@ -546,6 +570,9 @@ def _library_settings() -> Iterator[None]:
     threads neither serialise on a lock nor restore the old values while another still decodes.
     """
     global _settings_users, _settings_saved
+    # OpenCV's level only where OpenCV is loaded: every decode imports it first; counting pages
+    # (the parent, which never decodes) needs Pillow alone.
+    cv2 = sys.modules.get("cv2")
     get_level = getattr(cv2, "getLogLevel", None)
     set_level = getattr(cv2, "setLogLevel", None)
     with _settings_lock:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
-
-import numpy as np
+from typing import TYPE_CHECKING, Iterable
 
 from pipeline.core.types import ImageRef
-from pipeline.inputs.pages import page_pixels, page_size
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["SinkContext", "SourceFile"]
 
@@ -48,10 +48,14 @@ class SinkContext:
     def pixels(self, image: str, page: int, orientation: int = 0) -> np.ndarray:
         """The page as BGR pixels, exactly as the workers OCR'd it (so line boxes fit): turned back
         by the record's `orientation`."""
+        from pipeline.inputs.pages import page_pixels  # with numpy and OpenCV: only a sink that draws pages
+
         return page_pixels(self.path(image), page, self.dpi, self.max_pixels, self.max_pages, orientation,
                            self.max_bytes)
 
     def size(self, image: str, page: int, orientation: int = 0) -> tuple[int, int]:
         """(width, height) in the pixels of the line boxes."""
+        from pipeline.inputs.pages import page_size
+
         return page_size(self.path(image), page, self.dpi, self.max_pixels, self.max_pages, orientation,
                          self.max_bytes)

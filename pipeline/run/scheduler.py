@@ -40,7 +40,7 @@ from pipeline.inputs.filetypes import is_pdf
 from pipeline.inputs.reader import read_bytes
 from pipeline.ocr.records import error_record, lines_record, ok_record
 from pipeline.run.backends import Backend
-from pipeline.run.worker import run_detect, run_recognize
+from pipeline.run.tasks import run_detect, run_recognize
 
 __all__ = ["RunFailed", "Scheduler", "chunk_ranges"]
 

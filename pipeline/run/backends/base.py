@@ -20,7 +20,7 @@ from pipeline.errors import RunFailed
 from pipeline.ocr.models import ResolvedModels
 from pipeline.ocr.registry import engine_spec
 from pipeline.run.backends.options import BackendOptions
-from pipeline.run.worker import ping
+from pipeline.run.tasks import ping
 
 __all__ = ["Backend", "BackendOptions", "ExecutorBackend"]
 

@@ -31,7 +31,7 @@ from pipeline.config import Config, ModelConfig
 from pipeline.errors import ConfigError, RunFailed, one_line
 from pipeline.ocr.models import ResolvedModel, ResolvedModels
 from pipeline.run.backends.base import Backend, Initializer
-from pipeline.run.worker import init_worker, ping
+from pipeline.run.tasks import init_worker, ping
 
 __all__ = ["DaskBackend", "require_dask"]
 

@@ -30,7 +30,7 @@ from pipeline.errors import RunFailed
 from pipeline.ocr import large_inputs
 from pipeline.run.backends.base import ExecutorBackend, Initializer
 from pipeline.run.start_method import context
-from pipeline.run.worker import init_worker
+from pipeline.run.tasks import init_worker
 
 __all__ = ["ProcessBackend", "RecyclingPool"]
 

@@ -7,7 +7,7 @@ from typing import Any, Callable, TypeVar
 
 from pipeline.config import Config
 from pipeline.run.backends.base import ExecutorBackend
-from pipeline.run.worker import init_worker
+from pipeline.run.tasks import init_worker
 
 __all__ = ["SerialBackend", "SerialExecutor"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from pipeline.run.backends.base import ExecutorBackend
-from pipeline.run.worker import init_worker
+from pipeline.run.tasks import init_worker
 
 __all__ = ["ThreadBackend"]
 
