@@ -11,6 +11,7 @@ boxes, texts and scores equal `paddleocr.TextDetection` / `TextRecognition` on
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +20,7 @@ import numpy as np
 import yaml
 
 from pipeline.ocr.large_inputs import large_run
+from pipeline.ocr.models import INFERENCE_JSON
 from pipeline.ocr.paddlex_parts import paddlex_part
 from pipeline.ocr.runtimes import SessionSettings
 
@@ -39,11 +41,16 @@ _MAX_LIMIT_MODELS = frozenset({
 
 
 def _model_config(folder: Path) -> tuple[str, dict[str, dict[str, Any]], dict[str, Any]]:
-    """The model's name, its pre-processing ops by name, and its post-processing, from inference.yml."""
-    # libyaml's loader where PyYAML has it: a recognizer's file lists thousands of characters, which
-    # the pure-Python loader took 0.5 s a worker to read.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    config = yaml.load((folder / "inference.yml").read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
+    """The model's name, its pre-processing ops by name, and its post-processing, from inference.yml
+    (or the same as JSON, which a prepared embedded folder holds too: `pipeline.ocr.models`)."""
+    settings = folder / INFERENCE_JSON
+    if settings.is_file():
+        config = json.loads(settings.read_text(encoding="utf-8"))
+    else:
+        # libyaml's loader where PyYAML has it: a recognizer's file lists thousands of characters,
+        # which the pure-Python loader took 0.5 s a worker to read (libyaml 30 ms).
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        config = yaml.load((folder / "inference.yml").read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
     ops = {}
     for op in config["PreProcess"]["transform_ops"]:
         (key, args), = op.items()
