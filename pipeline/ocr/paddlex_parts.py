@@ -129,8 +129,9 @@ def _import_with(name: str, stand_ins: bool) -> types.ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError:
-        for module_name in set(sys.modules) - before:  # nothing half-imported stays behind
-            sys.modules.pop(module_name, None)
+        for module_name in set(sys.modules) - before:  # no paddlex module half-imported stays behind
+            if module_name.startswith("paddlex."):
+                sys.modules.pop(module_name, None)
         raise
     finally:
         for package in added:  # a later `import paddlex` runs the real package code and helpers

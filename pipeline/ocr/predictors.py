@@ -150,7 +150,7 @@ class TextDetector:
     def _batch(self, image: np.ndarray) -> np.ndarray:
         """PaddleX's NormalizeImage, ToCHWImage and ToBatch of one resized page, written straight into
         the model's input: the same float32 arithmetic channel by channel (so the same bits), without
-        the merged, transposed and stacked copies in between (a third of the time)."""
+        the merged, transposed and stacked copies in between (less than half the time)."""
         if self._normalize.order != "hwc" or image.ndim != 3 or image.shape[2] != 3:
             return self._to_batch(imgs=self._to_chw(imgs=self._normalize(imgs=[image])))[0]  # type: ignore[no-any-return]
         import cv2
