@@ -28,7 +28,7 @@ from pipeline.ocr.wheels import package_root
 
 __all__ = ["SETTINGS_JSON", "ResolvedModel", "ResolvedModels", "cache_root", "on_paddle", "resolve_models"]
 
-# A prepared ONNX folder holds its inference.yml's settings as JSON too: a recognizer's list
+# A prepared ONNX folder holds its inference.yml's settings as JSON too: a recognizer's lists
 # thousands of characters, which each worker took 30 ms to read as YAML (libyaml) and reads in 0.5 ms
 # as JSON. Not "inference.json": that is Paddle 3's name for a model program, which PaddleX loads.
 SETTINGS_JSON = "inference.yml.json"
