@@ -11,9 +11,10 @@ loaded: read every 0.1 s over a 2-worker tree, 6% of the run's CPU), so RSS is s
 the whole run: a tree whose pages come and go below its highest RSS is not read again and again)
 at least `HIGH_GAP_SECONDS` after the last read (a tree growing by steady steps, as workers load
 their first pages, is read twice a second, not on every sample: 22 reads of a 14 s bench run fell
-to 14), or `PSS_SECONDS` after the last read. The tree's RSS is its PSS plus the pages its processes share,
-counted again in each sharer (the libraries and preloaded modules, which stay put), so the two
-peak together; a PSS peak without an RSS high can be missed for `PSS_SECONDS`, never overstated. Finding the tree is itself a scan of every process on the machine (psutil
+to 14), or `PSS_SECONDS` after the last read. The tree's RSS is its PSS plus the pages its
+processes share, counted again in each sharer (the libraries and preloaded modules, which stay
+put), so the two peak together; a PSS peak without an RSS high can be missed for `PSS_SECONDS`,
+never overstated. Finding the tree is itself a scan of every process on the machine (psutil
 reads each one's parent), so the tree is looked up again only every `TREE_SECONDS`, at once when
 one of its processes has ended, and on an explicit `sample()` (the runner's, once its workers are
 up): a process started in between is counted from then.
