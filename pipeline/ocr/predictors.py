@@ -208,6 +208,11 @@ class TextRecognizer:
         resized_width = min(input_width, math.ceil(self._height * (width / float(height))))
         return cv2.resize(image, (resized_width, self._height)), input_width
 
+    def model_input(self, crops: list[np.ndarray]) -> np.ndarray:
+        """What `recognize` feeds the model for `crops` (BGR) in one call (`pipeline.tools.quantize`
+        calibrates on it)."""
+        return self._batch([self._read(crop) for crop in crops])
+
     def _batch(self, images: list[np.ndarray]) -> np.ndarray:
         """PaddleX's OCRReisizeNormImg and ToBatch of `images`, written straight into the model's
         input: the same float32 arithmetic ((x / 255 - 0.5) / 0.5) channel by channel, so the same
