@@ -1,12 +1,12 @@
 """An int8 copy of an embedded recognizer, calibrated on the user's own pages: a `local` model folder.
 
 ONNX Runtime's static quantization (QDQ, int8 weights per channel, uint8 activations) of the
-recognizer's convolutions, which are two thirds of its time; the first `keep_float` convolutions,
-which see the crop at full resolution and tell a space after a period from none, stay float (with
+recognizer's convolutions, which are two thirds of its time. The first `keep_float` convolutions,
+which see the crop at full resolution and tell a space after a period from none, stay float: with
 all of them quantized, 16 of 280 bench lines read otherwise than the float model, most of them
-losing such a space). The activation ranges come from
-the text lines our detector finds on the calibration images, so they should be pages of the kind
-the folder will read. Not the default: the text changes (README, "int8 recognition").
+losing such a space. The activation ranges come from the text lines our detector finds on the
+calibration images, so those should be pages of the kind the folder will read. Not the default:
+the text changes (README, "int8 recognition").
 
 `onnx` (the `quantize` extra) is imported here only.
 """
