@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for problem in done.skipped:
-        print(f"warning: skipped {problem}", file=sys.stderr)
+        print(f"warning: {problem}", file=sys.stderr)
     config = (f"models:\n  recognition:\n    source: local\n    name: {args.model}\n"
               f"    dir: {json.dumps(str(done.folder.resolve()))}\n")
     if args.config is not None:

@@ -46,7 +46,7 @@ class Quantized:
     lines: int  # line crops the ranges were taken from
     convolutions: int  # quantized
     kept_float: int
-    skipped: tuple[str, ...] = ()  # calibration files that could not be read, with the reason
+    skipped: tuple[str, ...] = ()  # calibration files left out (unreadable, a symlink out of the inputs), and why
 
 
 def _line_inputs(inputs: Sequence[str | Path], max_lines: int, folder: Path,
@@ -63,13 +63,13 @@ def _line_inputs(inputs: Sequence[str | Path], max_lines: int, folder: Path,
             pixels = page_pixels(Path(image.path), image.page, config.pdf.dpi, config.limits.max_image_pixels,
                                  config.limits.max_pages)
         except ImageReadError as exc:
-            skipped.append(f"{image.rel}: {exc}")
+            skipped.append(f"skipped {image.rel}: {exc}")
             continue
         lines += [recognizer.model_input([crop]) for _box, crop in engine.detect(pixels)]
         if len(lines) >= max_lines:
             break
     if not lines:
-        unread = "".join(f"; skipped {problem}" for problem in skipped)
+        unread = "".join(f"; {problem}" for problem in skipped)
         raise ValueError(f"no text lines found on the calibration images: give pages with text{unread}")
     return lines[:max_lines], skipped
 
