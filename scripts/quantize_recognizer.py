@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default="PP-OCRv6_tiny_rec", help="the embedded recognizer (default: %(default)s)")
     parser.add_argument("--keep-float", type=int, default=KEEP_FLOAT,
                         help="first convolutions left float (default: %(default)s)")
-    parser.add_argument("--max-lines", type=int, default=200, help="text lines to calibrate on (default: %(default)s)")
+    parser.add_argument("--max-lines", type=int, default=400, help="text lines to calibrate on (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         done = quantize_recognizer(args.inputs, args.out, model=args.model, keep_float=args.keep_float,
