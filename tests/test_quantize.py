@@ -46,8 +46,9 @@ def test_the_folder_holds_int8_convolutions_after_the_first_ones_kept_float(int8
 
 def test_a_run_on_the_int8_folder_reads_nearly_the_float_text(int8_folder: Path, tmp_path: Path) -> None:
     float_texts = _texts(tmp_path, "float", {})
-    int8_texts = _texts(tmp_path, "int8", {"models.recognition.source": "local", "models.recognition.dir": str(int8_folder),
-                                           "models.recognition.name": "PP-OCRv6_tiny_rec"})
+    local = {"models.recognition.source": "local", "models.recognition.name": "PP-OCRv6_tiny_rec",
+             "models.recognition.dir": str(int8_folder)}
+    int8_texts = _texts(tmp_path, "int8", local)
     assert int8_texts.keys() == float_texts.keys()
     scores = [score_image(image, 0, int8_texts[image], want) for image, want in float_texts.items()]
     errors, chars = sum(s.char_errors for s in scores), sum(s.chars for s in scores)
@@ -68,11 +69,12 @@ def test_the_script_writes_the_config_that_reads_the_folder(tmp_path: Path, caps
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     folder = tmp_path / "a folder: with 'quotes'" / "rec"  # the config quotes its path
-    assert script.main([str(PAGES[0]), "--out", str(folder), "--max-lines", "5", "--config", str(tmp_path / "int8.yaml")]) == 0
+    config = tmp_path / "int8.yaml"
+    assert script.main([str(PAGES[0]), "--out", str(folder), "--max-lines", "5", "--config", str(config)]) == 0
     printed = capsys.readouterr().out
-    loaded = run_config(tmp_path / "int8.yaml")
+    loaded = run_config(config)
     assert (loaded.models.recognition.source, loaded.models.recognition.dir) == ("local", str(folder.resolve()))
-    assert "ranges from 5 text lines" in printed and (tmp_path / "int8.yaml").read_text(encoding="utf-8") in printed
+    assert "ranges from 5 text lines" in printed and config.read_text(encoding="utf-8") in printed
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")  # no page to read: skipped with a warning, and then no line is left
     assert script.main([str(empty), "--out", str(tmp_path / "none")]) == 2

@@ -3,10 +3,10 @@
 ONNX Runtime's static quantization (QDQ, int8 weights per channel, uint8 activations) of the
 recognizer's convolutions, which are two thirds of its time. The first `keep_float` convolutions,
 which see the crop at full resolution and tell a space after a period from none, stay float (they
-are cheap: the later ones have more channels): with all of them quantized, 16 of 280 bench lines
-read otherwise than the float model, most of them losing such a space. The activation ranges come from the text lines our detector finds on the
-calibration images, so those should be pages of the kind the folder will read. Not the default:
-the text changes (README, "int8 recognition").
+are cheap: the later ones have more channels); with all of them quantized, 16 of 280 bench lines
+read otherwise than the float model, most of them losing such a space. The activation ranges come
+from the text lines our detector finds on the calibration images, so those should be pages of the
+kind the folder will read. Not the default: the text changes (README, "int8 recognition").
 
 `onnx` (the `quantize` extra) is imported here only.
 """
@@ -105,7 +105,8 @@ def quantize_recognizer(inputs: Sequence[str | Path], out: Path, *, model: str =
         quant_pre_process(str(converted), str(prepared), skip_symbolic_shape=True)
         convolutions = [node.name for node in onnx.load(str(prepared)).graph.node if node.op_type == "Conv"]
         out.mkdir(parents=True, exist_ok=True)
-        quantize_static(str(prepared), str(out / "inference.onnx"), _Lines(graph.graph.input[0].name, lines),  # type: ignore[arg-type]
+        reader = _Lines(graph.graph.input[0].name, lines)
+        quantize_static(str(prepared), str(out / "inference.onnx"), reader,  # type: ignore[arg-type]
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"],
                         nodes_to_exclude=convolutions[:keep_float])
