@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.tools.quantize import KEEP_FLOAT, quantize_recognizer
+from pipeline.tools.quantize import KEEP_FLOAT, MAX_LINES, MODEL, quantize_recognizer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,10 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("inputs", nargs="+", help="images, PDFs or folders of the kind of pages to read")
     parser.add_argument("--out", type=Path, required=True, help="the model folder to write")
     parser.add_argument("--config", type=Path, help="also write the config that reads the folder to this file")
-    parser.add_argument("--model", default="PP-OCRv6_tiny_rec", help="the embedded recognizer (default: %(default)s)")
+    parser.add_argument("--model", default=MODEL, help="the embedded recognizer (default: %(default)s)")
     parser.add_argument("--keep-float", type=int, default=KEEP_FLOAT,
                         help="first convolutions left float (default: %(default)s)")
-    parser.add_argument("--max-lines", type=int, default=400, help="text lines to calibrate on (default: %(default)s)")
+    parser.add_argument("--max-lines", type=int, default=MAX_LINES, help="text lines to calibrate on (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         done = quantize_recognizer(args.inputs, args.out, model=args.model, keep_float=args.keep_float,

@@ -26,13 +26,16 @@ from pipeline.errors import ImageReadError
 from pipeline.inputs.discover import discover
 from pipeline.inputs.pages import page_pixels
 from pipeline.ocr.engine import OcrEngine
-from pipeline.ocr.models import resolve_models
+from pipeline.ocr.models import ResolvedModels, resolve_models
 from pipeline.ocr.predictors import TextRecognizer
 from pipeline.ocr.registry import EngineSettings
 from pipeline.ocr.runtimes import SessionSettings
 from pipeline.run.settings import run_config
 
-__all__ = ["KEEP_FLOAT", "Quantized", "quantize_recognizer"]
+__all__ = ["KEEP_FLOAT", "MAX_LINES", "MODEL", "Quantized", "quantize_recognizer"]
+
+MODEL = "PP-OCRv6_tiny_rec"
+MAX_LINES = 400  # text lines the ranges are taken from, at most
 
 # PP-OCRv6 tiny's first 16 of 37 convolutions. With 8, 4 of 280 bench lines read otherwise than
 # the float model (2 of them right where it was wrong; 4 kept float: 7 lines, none: 16), and the
@@ -50,13 +53,12 @@ class Quantized:
     skipped: tuple[str, ...] = ()  # calibration files left out (unreadable, a symlink out of the inputs), and why
 
 
-def _line_inputs(inputs: Sequence[str | Path], max_lines: int, folder: Path,
+def _line_inputs(inputs: Sequence[str | Path], max_lines: int, models: ResolvedModels,
                  config: Any) -> tuple[list[np.ndarray], list[str]]:
     """The recognizer's inputs for the text lines our detector finds on `inputs`, one line each,
     and the files that could not be read (a bad file is skipped, as in a run)."""
-    models = resolve_models(config.models, config.engine.runtime)
     engine = OcrEngine(EngineSettings.of(config), models)
-    recognizer = TextRecognizer(folder, SessionSettings())
+    recognizer = TextRecognizer(str(models.recognition.dir), SessionSettings())
     found, lines = discover(inputs), []
     skipped = list(found.warnings)
     for image in found.images:
@@ -85,8 +87,8 @@ class _Lines:
         return next(self._feeds, None)
 
 
-def quantize_recognizer(inputs: Sequence[str | Path], out: Path, *, model: str = "PP-OCRv6_tiny_rec",
-                        keep_float: int = KEEP_FLOAT, max_lines: int = 400) -> Quantized:
+def quantize_recognizer(inputs: Sequence[str | Path], out: Path, *, model: str = MODEL,
+                        keep_float: int = KEEP_FLOAT, max_lines: int = MAX_LINES) -> Quantized:
     """Write to `out` a model folder (inference.onnx, inference.yml) with an int8 copy of the embedded
     recognizer `model`, its ranges taken from at most `max_lines` lines found on `inputs`."""
     import onnx
@@ -95,8 +97,9 @@ def quantize_recognizer(inputs: Sequence[str | Path], out: Path, *, model: str =
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     config = run_config(None, {"models.recognition.name": model})
-    source = Path(str(resolve_models(config.models, config.engine.runtime).recognition.dir))
-    lines, skipped = _line_inputs(inputs, max_lines, source, config)
+    models = resolve_models(config.models, config.engine.runtime)  # checks the cache's checksums: once
+    source = Path(str(models.recognition.dir))
+    lines, skipped = _line_inputs(inputs, max_lines, models, config)
     graph = onnx.load(str(source / "inference.onnx"))
     with tempfile.TemporaryDirectory(prefix="pipeline-quantize-") as scratch:
         converted, prepared = Path(scratch) / "opset.onnx", Path(scratch) / "prepared.onnx"
